@@ -1,0 +1,78 @@
+"""Small shared helpers with no place of their own: seeds, clocks, the environment record."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+__all__ = ["derive_seed", "environment", "new_seed", "now", "worker_id"]
+
+
+def now() -> float:
+    """UNIX seconds, the one clock every record uses."""
+    return time.time()
+
+
+def new_seed() -> int:
+    """A fresh seed for a study that was given none (it is recorded, so runs stay repeatable)."""
+    return int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def derive_seed(*parts: int | str) -> int:
+    """A seed that depends only on ``parts`` (the study seed, the trial number, a salt)."""
+    ints = [p if isinstance(p, int) else _stable_hash(p) for p in parts]
+    return int(np.random.SeedSequence([abs(i) for i in ints]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def _stable_hash(text: str) -> int:
+    h = 2166136261
+    for b in text.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def worker_id() -> str:
+    """``host:pid``: who runs a trial, and enough to tell whether that process is still alive."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@functools.lru_cache(maxsize=1)
+def _static_environment() -> dict[str, Any]:
+    from dialed._version import __version__
+
+    env: dict[str, Any] = {
+        "dialed": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "host": socket.gethostname(),
+        "platform": sys.platform,
+    }
+    commit = _git_commit()
+    if commit:
+        env["git_commit"] = commit
+    return env
+
+
+def environment() -> dict[str, Any]:
+    """The versions, host and git commit a trial ran with (computed once per process)."""
+    return dict(_static_environment())
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False, cwd=os.getcwd(),
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None

@@ -1,0 +1,64 @@
+"""The exceptions dialed raises: every message names what is wrong and what would be valid."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DialedError",
+    "DuplicateStudyError",
+    "ObjectiveError",
+    "Pruned",
+    "SchemaVersionError",
+    "SearchExhausted",
+    "SpaceError",
+    "StorageError",
+    "StudyNotFoundError",
+    "TrialStateError",
+]
+
+
+class DialedError(Exception):
+    """Base class of every error dialed raises on purpose."""
+
+
+class SpaceError(DialedError, ValueError):
+    """A malformed search space: the message names the parameter and what would be valid."""
+
+
+class ConfigError(DialedError, ValueError):
+    """A study file or a setting that cannot be used as given."""
+
+
+class StorageError(DialedError):
+    """The storage cannot be reached, or it was asked for something it does not hold."""
+
+
+class SchemaVersionError(StorageError):
+    """The database was written by a newer dialed than this one."""
+
+
+class StudyNotFoundError(StorageError, KeyError):
+    """No study of that name in the storage."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateStudyError(StorageError):
+    """A study of that name already exists (use load_if_exists=True to reuse it)."""
+
+
+class TrialStateError(StorageError):
+    """A trial was asked to change in a way its state does not allow (finish a finished trial)."""
+
+
+class ObjectiveError(DialedError):
+    """The objective cannot be imported or returned something that is not a metric value."""
+
+
+class SearchExhausted(DialedError):
+    """The sampler has nothing left to propose (every grid cell was evaluated)."""
+
+
+class Pruned(DialedError):  # noqa: N818 - the user's word: `raise dialed.Pruned()`
+    """Raised inside an objective to end the trial as pruned; its reported curve is kept."""

@@ -1,0 +1,152 @@
+"""The sampler interface and the narrow, read-only history every sampler works from.
+
+A sampler never sees the study, the storage or the engine. For each new trial the engine calls
+
+* :meth:`Sampler.suggest` once, with the study's known space: a joint proposal for those
+  parameters (model-based samplers fit their model here);
+* :meth:`Sampler.suggest_one` for each parameter the objective asks for that the joint proposal
+  did not cover (a parameter seen for the first time, or one of a conditional branch);
+* :meth:`Sampler.queue` once per study, for fixed configurations to enqueue (a grid).
+
+Randomness comes only from :meth:`Sampler.rng`, seeded by the sampler seed (the study's seed when
+the sampler was given none) and the trial number: the same seed and the same history give the
+same suggestion, in any process.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from dialed._util import derive_seed
+from dialed.metrics import MetricSet
+from dialed.space import Distribution, Space
+from dialed.trial import TrialRecord, TrialState
+
+__all__ = ["History", "Sampler"]
+
+
+@dataclass(frozen=True)
+class History:
+    """What a sampler may know: the space, the metrics, and the trials so far (read-only).
+
+    ``trials`` holds every finished trial and the running ones (for constant-liar style
+    strategies), ordered by number; it never holds the trial being suggested for.
+    """
+
+    space: Space
+    metrics: MetricSet
+    trials: tuple[TrialRecord, ...] = ()
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def complete(self) -> tuple[TrialRecord, ...]:
+        """Finished trials with every objective, feasible or not."""
+        names = [m.name for m in self.metrics.objectives]
+        return tuple(
+            t for t in self.trials
+            if t.state == TrialState.COMPLETE and all(n in t.metrics for n in names)
+        )
+
+    @cached_property
+    def running(self) -> tuple[TrialRecord, ...]:
+        return tuple(t for t in self.trials if t.state == TrialState.RUNNING)
+
+    @cached_property
+    def pruned(self) -> tuple[TrialRecord, ...]:
+        return tuple(t for t in self.trials if t.state == TrialState.PRUNED)
+
+    def losses(self, trials: Sequence[TrialRecord] | None = None) -> np.ndarray:
+        """Objective values as losses (smaller is better), shape ``(n_trials, n_objectives)``."""
+        trials = self.complete if trials is None else trials
+        objs = self.metrics.objectives
+        out = np.empty((len(trials), len(objs)))
+        for i, t in enumerate(trials):
+            for j, m in enumerate(objs):
+                out[i, j] = m.loss(t.metrics[m.name])
+        return out
+
+    def violations(self, trials: Sequence[TrialRecord] | None = None) -> np.ndarray:
+        """Total constraint violation per trial (0 = feasible), shape ``(n_trials,)``."""
+        trials = self.complete if trials is None else trials
+        return np.array([self.metrics.violation(t.metrics) for t in trials], dtype=float)
+
+    def encode(
+        self, trials: Sequence[TrialRecord] | None = None, space: Space | None = None
+    ) -> np.ndarray:
+        """Trials' parameters in the unit cube, shape ``(n_trials, len(space))``; NaN = absent."""
+        trials = self.complete if trials is None else trials
+        space = self.space if space is None else space
+        out = np.empty((len(trials), len(space)))
+        for i, t in enumerate(trials):
+            out[i] = space.encode(t.params)
+        return out
+
+    def seen(self, params: Mapping[str, Any]) -> bool:
+        """Whether a finished or running trial already has exactly these parameters."""
+        key = _key(params)
+        keys = self._cache.get("keys")
+        if keys is None:
+            keys = {_key(t.params) for t in self.trials}
+            self._cache["keys"] = keys
+        return key in keys
+
+
+def _key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+class Sampler(abc.ABC):
+    """Proposes parameters from a :class:`History`; subclasses implement :meth:`suggest`."""
+
+    #: The name recorded in the study and shown by the CLI.
+    name: str = "sampler"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._seed = seed
+
+    @property
+    def seed(self) -> int | None:
+        return self._seed
+
+    def bind_seed(self, study_seed: int) -> None:
+        """Called by the study: a sampler given no seed takes the study's."""
+        if self._seed is None:
+            self._seed = int(study_seed)
+
+    def rng(self, number: int, salt: str = "") -> np.random.Generator:
+        """The random generator for trial ``number`` (and a salt per use within it)."""
+        if self._seed is None:
+            self._seed = derive_seed(0)
+        return np.random.default_rng(derive_seed(self._seed, number, salt or "joint"))
+
+    @abc.abstractmethod
+    def suggest(self, history: History, space: Space, number: int) -> dict[str, Any]:
+        """A joint proposal for (some of) the parameters of ``space`` for trial ``number``."""
+
+    def suggest_one(
+        self,
+        history: History,
+        name: str,
+        distribution: Distribution,
+        number: int,
+        params: Mapping[str, Any],
+    ) -> Any:
+        """One parameter the joint proposal did not cover; uniform in the unit cube by default.
+
+        ``params`` holds what the trial has suggested so far (for conditional parameters).
+        """
+        return distribution.from_unit(float(self.rng(number, name).random()))
+
+    def queue(self, space: Space) -> list[dict[str, Any]] | None:
+        """Configurations to enqueue once per study before sampling (a grid); None = none."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """The sampler's name and settings, recorded in the study."""
+        return {"name": self.name, "seed": self._seed}

@@ -1,0 +1,51 @@
+"""Where studies live: the storage contract, memory, and SQL (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from dialed.errors import StorageError
+from dialed.storage._base import SCHEMA_VERSION, Storage, StudyRecord, StudySummary
+from dialed.storage._memory import MemoryStorage
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DEFAULT_URL",
+    "MemoryStorage",
+    "Storage",
+    "StudyRecord",
+    "StudySummary",
+    "open_storage",
+    "redact_url",
+]
+
+#: The storage the command line uses when given none: an SQLite file in the working directory.
+DEFAULT_URL = "sqlite:///dialed.db"
+
+_VALID = "sqlite:///path/to/file.db, postgresql+psycopg://user:password@host:5432/dbname, or memory"
+
+
+def open_storage(url: str | Storage | None) -> Storage:
+    """The storage behind ``url``; ``None`` or ``"memory"`` is a fresh in-process storage."""
+    if isinstance(url, Storage):
+        return url
+    if url is None or url == "memory":
+        return MemoryStorage()
+    if not isinstance(url, str):
+        raise StorageError(f"storage must be a URL string ({_VALID}), got {type(url).__name__}")
+    scheme = url.split(":", 1)[0].lower()
+    if scheme.startswith("sqlite") or scheme.startswith("postgresql"):
+        from dialed.storage._sql import SQLStorage
+
+        return SQLStorage(url)
+    raise StorageError(f"unknown storage URL {redact_url(url)!r}: expected {_VALID}")
+
+
+def redact_url(url: str | None) -> str:
+    """The URL with any password replaced by ***, safe to print or show."""
+    if not url or "://" not in url:
+        return url or "memory"
+    scheme, rest = url.split("://", 1)
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

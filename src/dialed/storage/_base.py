@@ -1,0 +1,241 @@
+"""The storage contract: what every storage promises, and the records it returns.
+
+The contract, which ``dialed.testing.storage`` checks for every implementation:
+
+1. **Every state change is one transaction.** A trial is created, claimed, reported to, and
+   finished atomically; a reader sees it before or after a change, never half-way.
+2. **A claimed trial belongs to exactly one worker.** :meth:`Storage.claim_trial` hands a
+   waiting trial to one caller only, also across processes and machines. Trial numbers are
+   unique and dense (0, 1, 2, ...) within a study.
+3. **Finished trials are immutable.** Only a running trial can be reported to, updated or
+   finished; anything else raises :class:`~dialed.errors.TrialStateError`.
+4. **A study's space only grows.** :meth:`Storage.register_params` adds parameters; a name
+   registered with another distribution raises :class:`~dialed.errors.SpaceError`.
+5. **Nothing is lost on a crash.** Whatever a call returned from is durable (for a URL storage).
+6. Trials come back ordered by number. Records are immutable snapshots.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialed.trial import TrialRecord, TrialState
+
+__all__ = ["SCHEMA_VERSION", "Storage", "StudyRecord", "StudySummary"]
+
+#: Bumped whenever the stored layout changes; a newer database refuses to open in an older dialed.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    study_id: int
+    name: str
+    metrics: Mapping[str, str]  # MetricSet.to_dict()
+    seed: int
+    created_at: float
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """One row of a studies listing."""
+
+    study_id: int
+    name: str
+    metrics: Mapping[str, str]
+    created_at: float
+    counts: Mapping[str, int]  # TrialState value -> number of trials
+    last_activity: float | None  # latest start or finish of any trial
+    best_value: float | None  # of the primary objective, among complete trials
+
+    @property
+    def n_trials(self) -> int:
+        return sum(self.counts.values())
+
+
+class Storage(abc.ABC):
+    """Where studies and trials live. Implementations: memory, SQL (SQLite, PostgreSQL)."""
+
+    #: A URL another process can pass to :func:`dialed.storage.open_storage` to reach the same
+    #: data, or ``None`` when the data lives in this process only.
+    url: str | None = None
+
+    # -- studies ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_study(
+        self,
+        name: str,
+        *,
+        metrics: Mapping[str, str],
+        seed: int,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> StudyRecord:
+        """Create a study; :class:`~dialed.errors.DuplicateStudyError` if the name is taken."""
+
+    @abc.abstractmethod
+    def get_study(self, name: str) -> StudyRecord:
+        """The study of that name; :class:`~dialed.errors.StudyNotFoundError` if none."""
+
+    @abc.abstractmethod
+    def list_studies(self) -> list[StudySummary]:
+        """Every study with its trial counts, ordered by creation."""
+
+    @abc.abstractmethod
+    def delete_study(self, name: str) -> None:
+        """Remove a study and all its trials; StudyNotFoundError if none."""
+
+    @abc.abstractmethod
+    def set_study_attr(self, study_id: int, key: str, value: Any) -> None:
+        """Set a JSON-serialisable study attribute (overwrites)."""
+
+    @abc.abstractmethod
+    def set_study_attr_if_absent(self, study_id: int, key: str, value: Any) -> bool:
+        """Set the attribute only if it is not set yet, atomically; True when this call set it."""
+
+    @abc.abstractmethod
+    def get_study_attrs(self, study_id: int) -> dict[str, Any]:
+        """All attributes of the study."""
+
+    # -- the space -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def register_params(
+        self, study_id: int, distributions: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """Add parameters (name -> ``Distribution.to_dict()``) to the study's space, atomically.
+
+        A name already registered with an incompatible distribution raises SpaceError and adds
+        nothing. Returns the whole space after the change, in registration order.
+        """
+
+    @abc.abstractmethod
+    def get_space(self, study_id: int) -> dict[str, dict[str, Any]]:
+        """The study's space as name -> distribution dict, in registration order."""
+
+    # -- trials ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_trial(
+        self,
+        study_id: int,
+        *,
+        state: TrialState = TrialState.RUNNING,
+        params: Mapping[str, Any] | None = None,
+        worker: str | None = None,
+        environment: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> TrialRecord:
+        """A new trial numbered next in the study, RUNNING (for ``worker``) or WAITING.
+
+        Its seed is ``dialed._util.derive_seed(study seed, number)``.
+        """
+
+    @abc.abstractmethod
+    def enqueue_trials(
+        self,
+        study_id: int,
+        params_list: Sequence[Mapping[str, Any]],
+        *,
+        once_key: str | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Create WAITING trials with fixed parameters, all in one transaction.
+
+        With ``once_key``, the study attribute of that name is set in the same transaction and
+        nothing is enqueued if it was already set (so two processes enqueue a grid once).
+        Returns how many trials were enqueued.
+        """
+
+    @abc.abstractmethod
+    def claim_trial(
+        self,
+        study_id: int,
+        *,
+        worker: str,
+        environment: Mapping[str, Any] | None = None,
+    ) -> TrialRecord | None:
+        """Atomically move the lowest-numbered WAITING trial to RUNNING for ``worker``."""
+
+    @abc.abstractmethod
+    def update_trial(
+        self,
+        trial_id: int,
+        *,
+        params: Mapping[str, Any] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Merge into a RUNNING trial's params / attributes and refresh its heartbeat."""
+
+    @abc.abstractmethod
+    def report(self, trial_id: int, step: int, value: float) -> None:
+        """Record an intermediate value of a RUNNING trial (overwrites the same step)."""
+
+    @abc.abstractmethod
+    def heartbeat(self, trial_id: int) -> None:
+        """Refresh a RUNNING trial's heartbeat (a finished trial is left as it is)."""
+
+    @abc.abstractmethod
+    def finish_trial(
+        self,
+        trial_id: int,
+        state: TrialState,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        wall_seconds: float | None = None,
+        cpu_seconds: float | None = None,
+        peak_memory_mb: float | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
+    ) -> TrialRecord:
+        """End a RUNNING trial as COMPLETE, PRUNED or FAILED, in one transaction.
+
+        ``params``, ``user_attrs`` and ``system_attrs`` are merged into what is stored.
+        """
+
+    @abc.abstractmethod
+    def fail_stale_trial(
+        self, trial_id: int, *, reason: str, retry: bool, max_retries: int
+    ) -> TrialRecord | None:
+        """Fail a RUNNING trial whose worker is gone; None if it was no longer running.
+
+        With ``retry`` and fewer than ``max_retries`` earlier retries of its configuration, a
+        WAITING copy with the same params is enqueued in the same transaction (system attrs
+        ``retry_of`` = the failed number, ``retries`` = count so far).
+        """
+
+    @abc.abstractmethod
+    def get_trial(self, trial_id: int) -> TrialRecord:
+        """One trial by id; StorageError if none."""
+
+    @abc.abstractmethod
+    def get_trial_by_number(self, study_id: int, number: int) -> TrialRecord:
+        """One trial by its number in the study; StorageError if none."""
+
+    @abc.abstractmethod
+    def get_trials(
+        self,
+        study_id: int,
+        *,
+        states: Iterable[TrialState] | None = None,
+        min_trial_id: int | None = None,
+    ) -> list[TrialRecord]:
+        """Trials of the study ordered by number, optionally only some states / ids >= a bound."""
+
+    @abc.abstractmethod
+    def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
+        """How many trials (of those states)."""
+
+    @abc.abstractmethod
+    def best_trial(self, study_id: int, metric: str, direction: str) -> TrialRecord | None:
+        """The COMPLETE trial with the lowest (``minimize``) or highest value of ``metric``.
+
+        Ties go to the lower number. None when no complete trial has that metric.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the storage is not used afterwards."""

@@ -1,0 +1,52 @@
+"""Rules every storage applies the same way: JSON values, finite metrics, a growing space."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from dialed.errors import SpaceError, StorageError
+from dialed.space import compatible, distribution_from_dict
+
+__all__ = ["check_metrics", "json_copy", "merge_space"]
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy through JSON, so that memory behaves like a database (and rejects the same)."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"value is not JSON-serialisable: {exc}") from None
+
+
+def check_metrics(metrics: Mapping[str, float] | None) -> None:
+    for name, v in (metrics or {}).items():
+        if not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise StorageError(f"metric {name!r} must be a finite number to be stored, got {v!r}")
+
+
+def merge_space(
+    space: Mapping[str, Mapping[str, Any]], distributions: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The entries to write so the space holds ``distributions`` (SpaceError on a conflict).
+
+    Shared by every storage so they agree on what "the same parameter" means.
+    """
+    updates: dict[str, dict[str, Any]] = {}
+    for name, spec in distributions.items():
+        new = distribution_from_dict(name, dict(spec))
+        have = space.get(name)
+        if have is None:
+            updates[name] = new.to_dict()
+            continue
+        old = distribution_from_dict(name, dict(have))
+        if not compatible(old, new):
+            raise SpaceError(
+                f"parameter {name!r} was already defined as {old.to_dict()} in this study; "
+                f"it cannot now be {new.to_dict()} (use a new name for a different range)"
+            )
+        if old.family is None and new.family is not None:
+            updates[name] = new.to_dict()
+    return updates

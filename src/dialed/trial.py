@@ -1,0 +1,206 @@
+"""Trials: their states, the immutable record of one, and the live handle an objective receives.
+
+The live :class:`Trial` holds no storage and no sampler of its own: the engine hands it a
+backend (:class:`TrialBackend`) that answers suggestions, stores reports and decides pruning.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dialed.space import (
+    CategoricalDistribution,
+    Distribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+__all__ = ["Trial", "TrialBackend", "TrialRecord", "TrialState"]
+
+
+class TrialState(str, enum.Enum):
+    WAITING = "waiting"  # enqueued, not yet claimed by a worker
+    RUNNING = "running"
+    COMPLETE = "complete"
+    PRUNED = "pruned"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What happened in one trial, as stored. Times are UNIX seconds (UTC)."""
+
+    trial_id: int
+    study_id: int
+    number: int
+    state: TrialState
+    seed: int
+    params: Mapping[str, Any] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    intermediate: Mapping[int, float] = field(default_factory=dict)
+    created_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    wall_seconds: float | None = None
+    cpu_seconds: float | None = None
+    peak_memory_mb: float | None = None
+    worker: str | None = None
+    error: str | None = None
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    system_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_step(self) -> int | None:
+        return max(self.intermediate) if self.intermediate else None
+
+    @property
+    def start(self) -> _dt.datetime | None:
+        return _to_datetime(self.started_at)
+
+    @property
+    def end(self) -> _dt.datetime | None:
+        return _to_datetime(self.finished_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, JSON-serialisable form (for export)."""
+        return {
+            "number": self.number,
+            "state": self.state.value,
+            "params": dict(self.params),
+            "metrics": dict(self.metrics),
+            "intermediate": {str(k): v for k, v in sorted(self.intermediate.items())},
+            "seed": self.seed,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "wall_seconds": self.wall_seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "peak_memory_mb": self.peak_memory_mb,
+            "worker": self.worker,
+            "error": self.error,
+            "environment": dict(self.environment),
+            "user_attrs": dict(self.user_attrs),
+            "system_attrs": dict(self.system_attrs),
+        }
+
+
+def _to_datetime(ts: float | None) -> _dt.datetime | None:
+    return None if ts is None else _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc)
+
+
+def _iso(ts: float | None) -> str | None:
+    d = _to_datetime(ts)
+    return None if d is None else d.isoformat()
+
+
+class TrialBackend(Protocol):
+    """What the engine gives a live trial: suggestions, reports and pruning decisions."""
+
+    def suggest(self, name: str, distribution: Distribution) -> Any: ...
+
+    def report(self, value: float, step: int) -> None: ...
+
+    def should_prune(self) -> bool: ...
+
+    def set_user_attr(self, key: str, value: Any) -> None: ...
+
+
+class Trial:
+    """The handle an objective receives: ask it for settings, report progress to it.
+
+    ``trial.seed`` is derived from the study's seed and the trial number and is recorded; seed
+    the model with it so that a trial can be repeated exactly.
+    """
+
+    def __init__(
+        self,
+        backend: TrialBackend,
+        *,
+        number: int,
+        seed: int,
+        study_name: str,
+        params: Mapping[str, Any] | None = None,
+        trial_id: int | None = None,
+    ) -> None:
+        self._backend = backend
+        self.number = number
+        self.seed = seed
+        self.study_name = study_name
+        self.trial_id = trial_id
+        self._params: dict[str, Any] = dict(params or {})
+        self._user_attrs: dict[str, Any] = {}
+
+    # -- suggestions -------------------------------------------------------------------------
+    def suggest_float(
+        self,
+        name: str,
+        low: float,
+        high: float,
+        *,
+        log: bool = False,
+        step: float | None = None,
+        family: str | None = None,
+    ) -> float:
+        dist = FloatDistribution(low, high, log=log, step=step, family=family, name=name)
+        return float(self._suggest(name, dist))
+
+    def suggest_int(
+        self,
+        name: str,
+        low: int,
+        high: int,
+        *,
+        log: bool = False,
+        step: int = 1,
+        family: str | None = None,
+    ) -> int:
+        dist = IntDistribution(low, high, log=log, step=step, family=family, name=name)
+        return int(self._suggest(name, dist))
+
+    def suggest_categorical(
+        self, name: str, choices: Sequence[Any], *, family: str | None = None
+    ) -> Any:
+        dist = CategoricalDistribution(tuple(choices), family=family, name=name)
+        return self._suggest(name, dist)
+
+    def _suggest(self, name: str, dist: Distribution) -> Any:
+        value = self._backend.suggest(name, dist)
+        self._params[name] = value
+        return value
+
+    # -- progress ----------------------------------------------------------------------------
+    def report(self, value: float, step: int) -> None:
+        """Record an intermediate value (a validation loss after an epoch, say) at ``step``."""
+        self._backend.report(value, step)
+
+    def should_prune(self) -> bool:
+        """Whether the study's pruner says this trial should stop now (then raise Pruned)."""
+        return self._backend.should_prune()
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._user_attrs[key] = value
+        self._backend.set_user_attr(key, value)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self._user_attrs)
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self._params!r})"
