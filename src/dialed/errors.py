@@ -6,6 +6,7 @@ __all__ = [
     "ConfigError",
     "DialedError",
     "DuplicateStudyError",
+    "NoTrialsError",
     "ObjectiveError",
     "Pruned",
     "SchemaVersionError",
@@ -48,6 +49,10 @@ class DuplicateStudyError(StorageError):
     """A study of that name already exists (use load_if_exists=True to reuse it)."""
 
 
+class NoTrialsError(DialedError, ValueError):
+    """A question that needs finished trials (the best one) asked of a study with none."""
+
+
 class TrialStateError(StorageError):
     """A trial was asked to change in a way its state does not allow (finish a finished trial)."""
 
@@ -60,5 +65,5 @@ class SearchExhausted(DialedError):
     """The sampler has nothing left to propose (every grid cell was evaluated)."""
 
 
-class Pruned(DialedError):  # noqa: N818 - the user's word: `raise dialed.Pruned()`
+class Pruned(DialedError):
     """Raised inside an objective to end the trial as pruned; its reported curve is kept."""

@@ -190,7 +190,7 @@ class MetricSet(Mapping[str, Metric]):
                     f"the objective returned {len(returned)} values; this study has "
                     f"{len(objs)} objectives ({', '.join(m.name for m in objs)})"
                 )
-            raw = {m.name: v for m, v in zip(objs, returned)}
+            raw = {m.name: v for m, v in zip(objs, returned, strict=True)}
         else:
             raise ValueError(
                 "the objective must return a number or a mapping of metric names to numbers "

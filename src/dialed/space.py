@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import yaml
@@ -50,7 +50,9 @@ def _finite(name: str, what: str, value: Any) -> float:
         try:
             value = float(value)  # YAML 1.1 reads 1e-5 as a string; accept numeric strings
         except (TypeError, ValueError):
-            raise SpaceError(f"parameter {name!r}: {what} must be a number, got {value!r}") from None
+            raise SpaceError(
+                f"parameter {name!r}: {what} must be a number, got {value!r}"
+            ) from None
     out = float(value)
     if not math.isfinite(out):
         raise SpaceError(f"parameter {name!r}: {what} must be finite, got {value!r}")
@@ -236,7 +238,7 @@ class IntDistribution:
             return self.low
         if self.log:
             lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
-            v = int(round(math.exp(lo + u * (hi - lo))))
+            v = round(math.exp(lo + u * (hi - lo)))
             return int(np.clip(v, self.low, self.high))
         n = (self.high - self.low) // self.step
         idx = min(int(u * (n + 1)), n)
@@ -330,7 +332,7 @@ class CategoricalDistribution:
         return out
 
 
-Distribution = Union[FloatDistribution, IntDistribution, CategoricalDistribution]
+Distribution = FloatDistribution | IntDistribution | CategoricalDistribution
 
 
 def _tol(x: float) -> float:
@@ -338,7 +340,7 @@ def _tol(x: float) -> float:
 
 
 def _n_steps(low: float, high: float, step: float) -> int:
-    return int(round((high - low) / step))
+    return round((high - low) / step)
 
 
 def _snap(v: float, low: float, high: float) -> float:
@@ -375,8 +377,8 @@ def compatible(a: Distribution, b: Distribution) -> bool:
 
 def distribution_from_dict(name: str, spec: Any) -> Distribution:
     """Build a distribution from its plain-dict form, as written in a study file."""
-    if isinstance(spec, Distribution):  # type: ignore[misc,arg-type]
-        return spec  # type: ignore[return-value]
+    if isinstance(spec, (FloatDistribution, IntDistribution, CategoricalDistribution)):
+        return spec
     if isinstance(spec, list):
         return CategoricalDistribution(tuple(spec), name=name)
     if not isinstance(spec, Mapping):
@@ -519,7 +521,7 @@ class Space(Mapping[str, Distribution]):
         return x
 
     def decode(self, x: np.ndarray) -> dict[str, Any]:
-        """A point of the unit cube (shape ``(d,)``) as a configuration; NaN entries are left out."""
+        """A point of the unit cube (shape ``(d,)``) as a configuration; NaN entries left out."""
         x = np.asarray(x, dtype=float)
         if x.shape != (len(self._params),):
             raise SpaceError(f"expected a point of shape ({len(self._params)},), got {x.shape}")

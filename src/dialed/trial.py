@@ -176,6 +176,14 @@ class Trial:
         dist = CategoricalDistribution(tuple(choices), family=family, name=name)
         return self._suggest(name, dist)
 
+    def suggest(self, name: str, distribution: Distribution) -> Any:
+        """Suggest a value from a distribution object (``Space[name]``, say)."""
+        return self._suggest(name, distribution)
+
+    def suggest_space(self, space: Mapping[str, Distribution]) -> dict[str, Any]:
+        """Suggest every parameter of a declared space; returns the configuration."""
+        return {name: self._suggest(name, dist) for name, dist in space.items()}
+
     def _suggest(self, name: str, dist: Distribution) -> Any:
         value = self._backend.suggest(name, dist)
         self._params[name] = value

@@ -7,8 +7,8 @@ from dialed.storage._base import SCHEMA_VERSION, Storage, StudyRecord, StudySumm
 from dialed.storage._memory import MemoryStorage
 
 __all__ = [
-    "SCHEMA_VERSION",
     "DEFAULT_URL",
+    "SCHEMA_VERSION",
     "MemoryStorage",
     "Storage",
     "StudyRecord",

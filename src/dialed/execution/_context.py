@@ -1,0 +1,40 @@
+"""What an executor needs to run trials of one study, and nothing of the Study handle itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dialed.metrics import MetricSet
+from dialed.pruners import NopPruner, Pruner
+from dialed.samplers import Sampler
+from dialed.storage import Storage
+
+__all__ = ["Settings", "StudyContext"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How trials are watched: heartbeats, when a silent trial counts as dead, retries."""
+
+    heartbeat_interval: float = 5.0  # seconds between heartbeats of a running trial
+    grace_period: float = 60.0  # a trial with no heartbeat for this long is failed
+    max_retries: int = 0  # a failed-because-dead trial is re-queued this many times at most
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {
+            "heartbeat_interval": self.heartbeat_interval,
+            "grace_period": self.grace_period,
+            "max_retries": self.max_retries,
+        }
+
+
+@dataclass
+class StudyContext:
+    storage: Storage
+    study_id: int
+    name: str
+    metrics: MetricSet
+    seed: int
+    sampler: Sampler
+    pruner: Pruner = field(default_factory=NopPruner)
+    settings: Settings = field(default_factory=Settings)

@@ -1,0 +1,190 @@
+"""The optimisation loop of one worker: start a trial, run the objective, store the outcome.
+
+Outcomes, each stored in one transaction by ``finish``:
+
+* the objective returns numbers: COMPLETE with its metrics (NaN / infinite / missing
+  objective: FAILED with the reason);
+* it raises :class:`~dialed.errors.Pruned`: PRUNED, its reported curve kept;
+* it raises anything else: FAILED with the error text; the exception propagates unless its
+  type is in ``catch``;
+* the user interrupts (Ctrl-C): FAILED as interrupted, then ``KeyboardInterrupt`` propagates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialed._util import now
+from dialed.errors import Pruned, SearchExhausted
+from dialed.execution._context import StudyContext
+from dialed.execution._history import HistoryCache
+from dialed.execution._recovery import fail_stale_trials
+from dialed.execution._runner import TrialRunner, enqueue_sampler_queue, start_trial
+from dialed.trial import Trial, TrialRecord, TrialState
+
+__all__ = ["Budget", "Objective", "finish", "run_loop", "run_one"]
+
+Objective = Callable[[Trial], Any]
+Callback = Callable[[TrialRecord], None]
+
+
+@dataclass
+class Budget:
+    """When a loop stops taking new trials: a count and / or a deadline, shared if need be."""
+
+    n_trials: int | None = None
+    deadline: float | None = None  # time.monotonic() value
+    _taken: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self) -> bool:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return False
+        with self._lock:
+            if self.n_trials is not None and self._taken >= self.n_trials:
+                return False
+            self._taken += 1
+            return True
+
+
+def finish(
+    runner: TrialRunner,
+    state: TrialState,
+    *,
+    metrics: dict[str, float] | None = None,
+    error: str | None = None,
+    costs: dict[str, float] | None = None,
+    system_attrs: dict[str, Any] | None = None,
+) -> TrialRecord:
+    params, attrs = runner.take_pending()
+    attrs.update(system_attrs or {})
+    costs = costs or {}
+    return runner.ctx.storage.finish_trial(
+        runner.record.trial_id,
+        state,
+        metrics=metrics,
+        params=params,
+        error=error,
+        wall_seconds=costs.get("wall_seconds"),
+        cpu_seconds=costs.get("cpu_seconds"),
+        peak_memory_mb=costs.get("peak_memory_mb"),
+        system_attrs=attrs or None,
+    )
+
+
+@contextlib.contextmanager
+def _heartbeat(runner: TrialRunner, interval: float) -> Iterator[None]:
+    """Flush buffered parameters and refresh the heartbeat every ``interval`` seconds."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            with contextlib.suppress(Exception):  # a missed beat is retried at the next tick
+                runner.flush()
+
+    thread = threading.Thread(target=beat, name=f"dialed-heartbeat-{runner.record.number}",
+                              daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=max(1.0, interval))
+
+
+@contextlib.contextmanager
+def _measure() -> Iterator[dict[str, float]]:
+    """Wall and CPU seconds of the block and the process's peak memory after it."""
+    out: dict[str, float] = {}
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    try:
+        yield out
+    finally:
+        out["wall_seconds"] = time.perf_counter() - wall0
+        out["cpu_seconds"] = time.process_time() - cpu0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        out["peak_memory_mb"] = peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def _error_text(exc: BaseException) -> str:
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    head = f"{type(exc).__name__}: {exc}"
+    return head + "\n" + "".join(lines[-12:]) if len(lines) > 1 else head
+
+
+def run_one(
+    ctx: StudyContext,
+    cache: HistoryCache,
+    objective: Objective,
+    *,
+    catch: tuple[type[BaseException], ...] = (),
+) -> TrialRecord:
+    """Run one trial to its end and store the outcome."""
+    runner = start_trial(ctx, cache, heartbeat=True)
+    trial = runner.make_trial()
+    try:
+        with _heartbeat(runner, ctx.settings.heartbeat_interval), _measure() as costs:
+            returned = objective(trial)
+    except Pruned as exc:
+        reason = str(exc) or runner.prune_reason or "pruned by the objective"
+        return finish(runner, TrialState.PRUNED, costs=costs, system_attrs={
+            "pruned_at": max(runner.intermediate) if runner.intermediate else None,
+            "prune_reason": reason,
+        })
+    except KeyboardInterrupt:
+        finish(runner, TrialState.FAILED, error="interrupted by the user (KeyboardInterrupt)",
+               costs=costs)
+        raise
+    except SearchExhausted:
+        finish(runner, TrialState.FAILED, error="the sampler has nothing left to propose",
+               costs=costs)
+        raise
+    except Exception as exc:
+        finish(runner, TrialState.FAILED, error=_error_text(exc), costs=costs)
+        if isinstance(exc, catch):
+            return runner.ctx.storage.get_trial(runner.record.trial_id)
+        raise
+    try:
+        metrics = ctx.metrics.values_from(returned)
+    except ValueError as exc:
+        return finish(runner, TrialState.FAILED, error=f"invalid result: {exc}", costs=costs)
+    return finish(runner, TrialState.COMPLETE, metrics=metrics, costs=costs)
+
+
+def run_loop(
+    ctx: StudyContext,
+    objective: Objective,
+    budget: Budget,
+    *,
+    catch: tuple[type[BaseException], ...] = (),
+    callbacks: Sequence[Callback] = (),
+    on_trial: Callback | None = None,
+    sweep_every: float = 30.0,
+) -> int:
+    """Run trials until the budget is spent or the sampler is exhausted; returns trials run."""
+    cache = HistoryCache(ctx.storage, ctx.study_id, ctx.metrics)
+    enqueue_sampler_queue(ctx, cache)
+    done = 0
+    last_sweep = now()
+    while budget.take():
+        if now() - last_sweep > sweep_every:
+            fail_stale_trials(ctx)
+            last_sweep = now()
+        try:
+            record = run_one(ctx, cache, objective, catch=catch)
+        except SearchExhausted:
+            break
+        done += 1
+        for cb in callbacks:
+            cb(record)
+        if on_trial is not None:
+            on_trial(record)
+    return done

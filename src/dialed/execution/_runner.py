@@ -1,0 +1,234 @@
+"""One live trial: where its suggestions come from and how its progress reaches the storage.
+
+``start_trial`` claims an enqueued trial (its parameters fixed) or creates a new one; the
+returned :class:`TrialRunner` is the backend of the user's :class:`~dialed.trial.Trial`. The
+sampler's joint proposal is made lazily, at the first suggestion it must answer. Suggested
+values are buffered and written with the next report, heartbeat or the finish, so a trial that
+only suggests costs no extra write per parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from dialed._util import environment, worker_id
+from dialed.errors import ConfigError, SearchExhausted, SpaceError
+from dialed.execution._context import StudyContext
+from dialed.execution._history import HistoryCache
+from dialed.samplers import History
+from dialed.space import Distribution, compatible
+from dialed.trial import Trial, TrialRecord, TrialState
+
+__all__ = ["TrialRunner", "enqueue_sampler_queue", "start_trial"]
+
+
+class TrialRunner:
+    """The backend of one running trial (it implements :class:`~dialed.trial.TrialBackend`)."""
+
+    def __init__(self, ctx: StudyContext, cache: HistoryCache, record: TrialRecord) -> None:
+        self.ctx = ctx
+        self.cache = cache
+        self.record = record
+        self.fixed: dict[str, Any] = dict(record.params)  # enqueued / retried configuration
+        self.params: dict[str, Any] = {}
+        self.intermediate: dict[int, float] = {}
+        self.user_attrs: dict[str, Any] = {}
+        self.prune_reason: str | None = None
+        self._pending: dict[str, Any] = {}
+        self._pending_attrs: dict[str, Any] = {}
+        self._proposal: dict[str, Any] | None = None
+        self._history: History | None = None
+        self._lock = threading.Lock()
+
+    # -- the TrialBackend protocol -----------------------------------------------------------
+    def suggest(self, name: str, distribution: Distribution) -> Any:
+        if name in self.params:
+            have = self.cache.space.get(name)
+            if have is not None and not compatible(have, distribution):
+                raise SpaceError(
+                    f"parameter {name!r} was already suggested as {have.to_dict()} in this "
+                    f"trial; it cannot now be {distribution.to_dict()}"
+                )
+            return self.params[name]
+        self._register(name, distribution)
+        if name in self.fixed:
+            value = self.fixed[name]
+            if not distribution.contains(value):
+                raise SpaceError(
+                    f"parameter {name!r}: the enqueued value {value!r} is outside "
+                    f"{distribution.to_dict()}"
+                )
+        else:
+            proposal = self._joint_proposal()
+            if name in proposal:
+                value = proposal[name]
+            else:
+                value = self.ctx.sampler.suggest_one(
+                    self.history(), name, distribution, self.record.number, dict(self.params)
+                )
+        value = _native(distribution, value)
+        with self._lock:
+            self.params[name] = value
+            self._pending[name] = value
+        return value
+
+    def report(self, value: float, step: int) -> None:
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"report(value, step): step must be an int >= 0, got {step!r}")
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"report(value, step): value must be a number, got {value!r}"
+            ) from None
+        if not math.isfinite(v):
+            # A diverged run: nothing useful to store at this step; the trial should stop.
+            self.prune_reason = f"intermediate value at step {step} is {v}: the run diverged"
+            with self._lock:
+                self._pending_attrs["diverged_at"] = step
+            self.flush()
+            return
+        self.flush()
+        self.ctx.storage.report(self.record.trial_id, step, v)
+        self.intermediate[step] = v
+
+    def should_prune(self) -> bool:
+        if self.prune_reason is not None:
+            return True
+        if not self.intermediate:
+            return False
+        snapshot = TrialRecord(
+            trial_id=self.record.trial_id,
+            study_id=self.record.study_id,
+            number=self.record.number,
+            state=TrialState.RUNNING,
+            seed=self.record.seed,
+            params=dict(self.params),
+            intermediate=dict(self.intermediate),
+            started_at=self.record.started_at,
+            worker=self.record.worker,
+        )
+        history = self.cache.refresh(exclude_trial_id=self.record.trial_id)
+        self.prune_reason = self.ctx.pruner.should_prune(history, snapshot)
+        return self.prune_reason is not None
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        with self._lock:
+            self.user_attrs[key] = value
+        self.ctx.storage.update_trial(self.record.trial_id, user_attrs={key: value})
+
+    # -- helpers -----------------------------------------------------------------------------
+    def history(self) -> History:
+        if self._history is None:
+            self._history = self.cache.refresh(exclude_trial_id=self.record.trial_id)
+        return self._history
+
+    def _joint_proposal(self) -> dict[str, Any]:
+        if self._proposal is None:
+            history = self.history()
+            space = self.cache.space
+            self._proposal = (
+                dict(self.ctx.sampler.suggest(history, space, self.record.number))
+                if len(space) else {}
+            )
+        return self._proposal
+
+    def _register(self, name: str, distribution: Distribution) -> None:
+        space = self.cache.space
+        have = space.get(name)
+        if have is not None and compatible(have, distribution) and (
+            have.family is not None or distribution.family is None
+        ):
+            return
+        if have is not None and not compatible(have, distribution):
+            raise SpaceError(
+                f"parameter {name!r} was already defined as {have.to_dict()} in this study; "
+                f"it cannot now be {distribution.to_dict()} (use a new name for a different range)"
+            )
+        stored = self.ctx.storage.register_params(
+            self.ctx.study_id, {name: distribution.to_dict()}
+        )
+        self.cache.set_space(stored)
+
+    def flush(self) -> None:
+        """Write buffered parameters and attributes (and refresh the heartbeat)."""
+        with self._lock:
+            params, attrs = self._pending, self._pending_attrs
+            self._pending, self._pending_attrs = {}, {}
+        if params or attrs:
+            self.ctx.storage.update_trial(
+                self.record.trial_id, params=params, system_attrs=attrs or None
+            )
+        else:
+            self.ctx.storage.heartbeat(self.record.trial_id)
+
+    def take_pending(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Buffered parameters and attributes not yet written (for the finishing write)."""
+        with self._lock:
+            params, attrs = self._pending, self._pending_attrs
+            self._pending, self._pending_attrs = {}, {}
+        return params, attrs
+
+    def make_trial(self) -> Trial:
+        return Trial(
+            self,
+            number=self.record.number,
+            seed=self.record.seed,
+            study_name=self.ctx.name,
+            trial_id=self.record.trial_id,
+        )
+
+
+def start_trial(
+    ctx: StudyContext,
+    cache: HistoryCache,
+    *,
+    fixed: Mapping[str, Any] | None = None,
+    heartbeat: bool = False,
+) -> TrialRunner:
+    """Claim an enqueued trial, or create a new one; ``fixed`` creates one with those params."""
+    worker = worker_id()
+    env = environment()
+    attrs = {"heartbeat": True} if heartbeat else None
+    record = None
+    if fixed is None:
+        record = ctx.storage.claim_trial(ctx.study_id, worker=worker, environment=env)
+        if record is not None and heartbeat:
+            ctx.storage.update_trial(record.trial_id, system_attrs=attrs)
+    if record is None and fixed is None and ctx.sampler.finite:
+        raise SearchExhausted(
+            f"the {ctx.sampler.name} sampler has no configuration left to run in study "
+            f"{ctx.name!r}"
+        )
+    if record is None:
+        record = ctx.storage.create_trial(
+            ctx.study_id, state=TrialState.RUNNING, params=fixed, worker=worker,
+            environment=env, system_attrs=attrs,
+        )
+    return TrialRunner(ctx, cache, record)
+
+
+def _native(dist: Distribution, value: Any) -> Any:
+    kind = dist.kind
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    return value
+
+
+def enqueue_sampler_queue(ctx: StudyContext, cache: HistoryCache) -> int:
+    """Enqueue the sampler's fixed configurations (a grid) once per study, atomically."""
+    space = cache.refresh_space()
+    queue = ctx.sampler.queue(space)
+    if queue is None:
+        return 0
+    if not len(space):
+        raise ConfigError(
+            f"the {ctx.sampler.name} sampler needs the space up front: pass space= to "
+            "create_study or declare `space:` in the study file"
+        )
+    return ctx.storage.enqueue_trials(ctx.study_id, queue, once_key=f"queue:{ctx.sampler.name}")

@@ -1,0 +1,461 @@
+"""The study: a thin handle on one study in a storage (ask, tell, optimize, best, trials).
+
+The loop and the executors live in :mod:`dialed.execution`; everything a study knows is read
+from its storage, so any number of handles in any number of processes see the same study.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from dialed._util import new_seed, now
+from dialed.errors import ConfigError, NoTrialsError, StorageError
+from dialed.execution import (
+    HistoryCache,
+    Settings,
+    StudyContext,
+    TrialRunner,
+    enqueue_sampler_queue,
+    fail_stale_trials,
+    finish,
+    optimize,
+    start_trial,
+)
+from dialed.metrics import MetricSet
+from dialed.pruners import NopPruner, Pruner, make_pruner
+from dialed.samplers import Sampler, make_sampler
+from dialed.space import Space
+from dialed.storage import Storage, StudySummary, open_storage
+from dialed.trial import Trial, TrialRecord, TrialState
+
+__all__ = [
+    "DEFAULT_SAMPLER",
+    "Study",
+    "create_study",
+    "delete_study",
+    "list_studies",
+    "load_study",
+]
+
+#: The sampler a study uses when given none.
+DEFAULT_SAMPLER = "random"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
+_USER = "user:"
+
+
+class Study:
+    """One study. Create it with :func:`create_study` or :func:`load_study`."""
+
+    def __init__(self, ctx: StudyContext) -> None:
+        self._ctx = ctx
+        self._cache = HistoryCache(ctx.storage, ctx.study_id, ctx.metrics)
+        self._asked: dict[int, TrialRunner] = {}
+
+    # -- identity --------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._ctx.name
+
+    @property
+    def study_id(self) -> int:
+        return self._ctx.study_id
+
+    @property
+    def storage(self) -> Storage:
+        return self._ctx.storage
+
+    @property
+    def metrics(self) -> MetricSet:
+        return self._ctx.metrics
+
+    @property
+    def seed(self) -> int:
+        return self._ctx.seed
+
+    @property
+    def sampler(self) -> Sampler:
+        return self._ctx.sampler
+
+    @property
+    def pruner(self) -> Pruner:
+        return self._ctx.pruner
+
+    @property
+    def settings(self) -> Settings:
+        return self._ctx.settings
+
+    @property
+    def context(self) -> StudyContext:
+        """What executors need to run this study's trials (for workflow and executor code)."""
+        return self._ctx
+
+    @property
+    def space(self) -> Space:
+        """Every parameter suggested (or declared) in this study so far."""
+        return Space(self.storage.get_space(self.study_id))
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """Everything recorded on the study (sampler, settings, workflow steps ...)."""
+        return self.storage.get_study_attrs(self.study_id)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return {k[len(_USER):]: v for k, v in self.attrs.items() if k.startswith(_USER)}
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.storage.set_study_attr(self.study_id, _USER + key, value)
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.name!r}, metrics={self.metrics.to_dict()!r})"
+
+    # -- running ---------------------------------------------------------------------------
+    def optimize(
+        self,
+        objective: Callable[[Trial], Any],
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_jobs: int = 1,
+        catch: Sequence[type[BaseException]] | type[BaseException] = (),
+        callbacks: Sequence[Callable[[Study, TrialRecord], None]] = (),
+        show_progress: bool = False,
+    ) -> None:
+        """Run trials of ``objective`` until ``n_trials`` have run or ``timeout`` seconds passed.
+
+        ``n_jobs > 1`` runs that many worker processes on the study's storage. ``catch`` lists
+        exception types that fail a trial without stopping the study; any other exception
+        fails the trial (its text stored) and propagates. Callbacks run after each trial, in
+        the process that ran it, as ``callback(study, record)``.
+        """
+        bound = [_bind(cb, self) for cb in callbacks]
+        optimize(
+            self._ctx, objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
+            catch=catch, callbacks=bound, show_progress=show_progress,
+            best_value=self._best_value_or_none,
+        )
+
+    def ask(self, fixed_params: Mapping[str, Any] | None = None) -> Trial:
+        """Start a trial by hand (an enqueued one first); finish it with :meth:`tell`."""
+        if fixed_params is None:
+            enqueue_sampler_queue(self._ctx, self._cache)
+        runner = start_trial(self._ctx, self._cache, fixed=fixed_params)
+        self._asked[runner.record.trial_id] = runner
+        return runner.make_trial()
+
+    def tell(
+        self,
+        trial: Trial | int,
+        value: Any = None,
+        *,
+        state: TrialState | str | None = None,
+        error: str | None = None,
+    ) -> TrialRecord:
+        """Finish a running trial with the objective's result, or as pruned / failed."""
+        record = self._running_record(trial)
+        runner = self._asked.pop(record.trial_id, None) or TrialRunner(
+            self._ctx, self._cache, record
+        )
+        target = TrialState(state) if state is not None else None
+        if target is None:
+            if value is None:
+                raise ConfigError(
+                    "tell() needs the objective's value, or state='pruned' / 'failed'"
+                )
+            try:
+                metrics = self.metrics.values_from(value)
+            except ValueError as exc:
+                return finish(runner, TrialState.FAILED, error=f"invalid result: {exc}")
+            return finish(runner, TrialState.COMPLETE, metrics=metrics)
+        if target == TrialState.COMPLETE:
+            raise ConfigError("give the value to complete a trial: tell(trial, value)")
+        if target not in (TrialState.PRUNED, TrialState.FAILED):
+            raise ConfigError(f"a trial is told complete, pruned or failed, not {target.value}")
+        return finish(runner, target, error=error)
+
+    def _running_record(self, trial: Trial | int) -> TrialRecord:
+        number = trial.number if isinstance(trial, Trial) else trial
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ConfigError(f"tell() takes a Trial or a trial number, got {trial!r}")
+        record = self.storage.get_trial_by_number(self.study_id, number)
+        if record.state != TrialState.RUNNING:
+            raise StorageError(
+                f"trial {number} is already {record.state.value}; only a running trial can be told"
+            )
+        return record
+
+    def enqueue(self, params: Mapping[str, Any], *, validate: bool = True) -> None:
+        """Queue a configuration to run before the sampler's own (the baseline, say)."""
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"enqueue() takes a mapping of parameter names to values, got "
+                              f"{params!r}")
+        space = self.space
+        if validate and len(space):
+            known = {k: v for k, v in params.items() if k in space}
+            space.validate(known)
+        self.storage.enqueue_trials(self.study_id, [dict(params)])
+
+    def fail_stale_trials(self) -> list[TrialRecord]:
+        """Fail running trials whose worker is gone (done on open and by optimize too)."""
+        return fail_stale_trials(self._ctx)
+
+    # -- results ---------------------------------------------------------------------------
+    @property
+    def trials(self) -> list[TrialRecord]:
+        return self.storage.get_trials(self.study_id)
+
+    def get_trials(self, states: Iterable[TrialState | str] | None = None) -> list[TrialRecord]:
+        wanted = None if states is None else [TrialState(s) for s in states]
+        return self.storage.get_trials(self.study_id, states=wanted)
+
+    @property
+    def best_trial(self) -> TrialRecord:
+        """The best complete (and feasible) trial by the only objective."""
+        if self.metrics.multi_objective:
+            raise ConfigError(
+                f"study {self.name!r} has {len(self.metrics.objectives)} objectives: "
+                "use best_trials (the Pareto front) instead of best_trial"
+            )
+        primary = self.metrics.primary
+        if not self.metrics.constraints:
+            best = self.storage.best_trial(self.study_id, primary.name, str(primary.direction))
+        else:
+            feasible = [
+                t for t in self.get_trials([TrialState.COMPLETE])
+                if primary.name in t.metrics and self.metrics.feasible(t.metrics)
+            ]
+            best = min(feasible, key=lambda t: (primary.loss(t.metrics[primary.name]), t.number),
+                       default=None)
+        if best is None:
+            raise NoTrialsError(f"study {self.name!r} has no complete trial yet")
+        return best
+
+    @property
+    def best_trials(self) -> list[TrialRecord]:
+        """The complete, feasible trials no other such trial dominates (all objectives)."""
+        objs = self.metrics.objectives
+        cands = [
+            t for t in self.get_trials([TrialState.COMPLETE])
+            if all(m.name in t.metrics for m in objs) and self.metrics.feasible(t.metrics)
+        ]
+        losses = [tuple(m.loss(t.metrics[m.name]) for m in objs) for t in cands]
+        front = []
+        for i, a in enumerate(losses):
+            dominated = any(
+                all(x <= y for x, y in zip(b, a, strict=True))
+                and any(x < y for x, y in zip(b, a, strict=True))
+                for j, b in enumerate(losses) if j != i
+            )
+            if not dominated:
+                front.append(cands[i])
+        return front
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        return float(self.best_trial.metrics[self.metrics.primary.name])
+
+    def _best_value_or_none(self) -> float | None:
+        try:
+            return self.best_value
+        except (NoTrialsError, ConfigError):
+            return None
+
+    # -- export ----------------------------------------------------------------------------
+    def trials_dataframe(self) -> Any:
+        """The trials as a pandas DataFrame (needs pandas: pip install 'dialed[pandas]')."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ConfigError(
+                "trials_dataframe() needs pandas: pip install 'dialed[pandas]' "
+                "(or use export(path, format='csv'))"
+            ) from None
+        return pd.DataFrame(flatten_trials(self.trials))
+
+    def export(self, path: str | Path | None = None, format: str = "csv") -> str:
+        """The trials as CSV or JSON text; written to ``path`` when given."""
+        if format == "csv":
+            rows = flatten_trials(self.trials)
+            buf = io.StringIO()
+            columns = list(dict.fromkeys(k for r in rows for k in r)) or ["number"]
+            writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            text = buf.getvalue()
+        elif format == "json":
+            text = json.dumps({
+                "study": {"name": self.name, "metrics": self.metrics.to_dict(), "seed": self.seed,
+                          "space": self.space.to_dict(), "attrs": self.attrs},
+                "trials": [t.to_dict() for t in self.trials],
+            }, indent=2)
+        else:
+            raise ConfigError(f"export format must be 'csv' or 'json', got {format!r}")
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+
+def flatten_trials(trials: Sequence[TrialRecord]) -> list[dict[str, Any]]:
+    """One flat row per trial: number, state, metrics, params_*, times, costs, worker, error."""
+    rows = []
+    for t in trials:
+        row: dict[str, Any] = {"number": t.number, "state": t.state.value}
+        row.update({f"metric_{k}": v for k, v in t.metrics.items()})
+        row.update({
+            f"params_{k}": json.dumps(v) if isinstance(v, (list, dict)) else v
+            for k, v in t.params.items()
+        })
+        row.update({
+            "seed": t.seed,
+            "started_at": t.start.isoformat() if t.start else None,
+            "finished_at": t.end.isoformat() if t.end else None,
+            "wall_seconds": t.wall_seconds,
+            "cpu_seconds": t.cpu_seconds,
+            "peak_memory_mb": t.peak_memory_mb,
+            "worker": t.worker,
+            "error": (t.error or "").splitlines()[0] if t.error else None,
+        })
+        rows.append(row)
+    return rows
+
+
+def _bind(cb: Callable[[Study, TrialRecord], None], study: Study) -> Callable[[TrialRecord], None]:
+    def call(record: TrialRecord) -> None:
+        cb(study, record)
+
+    return call
+
+
+# -- opening studies ---------------------------------------------------------------------------
+def _resolve_sampler(sampler: str | Sampler | None, seed: int | None) -> Sampler:
+    if isinstance(sampler, Sampler):
+        return sampler
+    if sampler is None:
+        sampler = DEFAULT_SAMPLER
+    if not isinstance(sampler, str):
+        raise ConfigError(f"sampler must be a name such as 'tpe' or a Sampler, got {sampler!r}")
+    return make_sampler(sampler, seed=seed)
+
+
+def _resolve_pruner(pruner: str | Mapping[str, Any] | Pruner | None) -> Pruner:
+    if pruner is None:
+        return NopPruner()
+    if isinstance(pruner, Pruner):
+        return pruner
+    return make_pruner(pruner)
+
+
+def create_study(
+    name: str | None = None,
+    *,
+    storage: str | Storage | None = None,
+    metrics: Mapping[str, str] | Sequence[str] | str | None = None,
+    direction: str | None = None,
+    sampler: str | Sampler | None = None,
+    pruner: str | Pruner | None = None,
+    seed: int | None = None,
+    space: Space | Mapping[str, Any] | None = None,
+    load_if_exists: bool = False,
+    max_retries: int = 0,
+    heartbeat_interval: float = 5.0,
+    grace_period: float = 60.0,
+) -> Study:
+    """Create a study (``storage=None`` keeps it in memory; a URL stores it durably).
+
+    ``metrics`` maps names to 'minimize', 'maximize', 'track' or a bound ('<= 512');
+    ``direction`` is the short form for one unnamed objective ('minimize' by default).
+    ``seed`` makes the whole study repeatable; one is drawn and recorded when not given.
+    """
+    store = open_storage(storage)
+    if name is None:
+        name = f"study-{int(now() * 1000)}"
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(
+            f"study name {name!r} is not valid: use 1-200 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    if metrics is not None and direction is not None:
+        raise ConfigError("give either metrics= or direction=, not both")
+    metric_set = MetricSet(direction if metrics is None else metrics)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ConfigError(f"seed must be a whole number >= 0, got {seed!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+    if heartbeat_interval <= 0 or grace_period <= heartbeat_interval:
+        raise ConfigError(
+            "heartbeat_interval must be > 0 and grace_period longer than it, got "
+            f"{heartbeat_interval} and {grace_period}"
+        )
+    declared = None if space is None else (space if isinstance(space, Space) else Space(space))
+    if load_if_exists:
+        try:
+            return load_study(name, storage=store, sampler=sampler, pruner=pruner)
+        except StorageError as exc:
+            if "no study named" not in str(exc):
+                raise
+    study_seed = new_seed() if seed is None else seed
+    sampler_obj = _resolve_sampler(sampler, study_seed)
+    sampler_obj.bind_seed(study_seed)
+    pruner_obj = _resolve_pruner(pruner)
+    settings = Settings(heartbeat_interval, grace_period, max_retries)
+    record = store.create_study(
+        name, metrics=metric_set.to_dict(), seed=study_seed,
+        attrs={"sampler": sampler_obj.describe(), "pruner": pruner_obj.describe(),
+               "settings": settings.to_dict()},
+    )
+    if declared is not None and len(declared):
+        store.register_params(record.study_id, declared.to_dict())
+    ctx = StudyContext(store, record.study_id, name, metric_set, study_seed, sampler_obj,
+                       pruner_obj, settings)
+    return Study(ctx)
+
+
+def load_study(
+    name: str,
+    *,
+    storage: str | Storage | None,
+    sampler: str | Sampler | None = None,
+    pruner: str | Pruner | None = None,
+) -> Study:
+    """Open an existing study; its sampler, pruner and settings come from the storage."""
+    store = open_storage(storage)
+    record = store.get_study(name)
+    attrs = dict(record.attrs)
+    if sampler is None:
+        desc = dict(attrs.get("sampler") or {"name": DEFAULT_SAMPLER})
+        sampler_obj = make_sampler(
+            str(desc.pop("name")), seed=desc.pop("seed", record.seed), **desc.pop("options", {})
+        )
+    else:
+        sampler_obj = _resolve_sampler(sampler, record.seed)
+    sampler_obj.bind_seed(record.seed)
+    pruner_obj = _resolve_pruner(attrs.get("pruner") if pruner is None else pruner)
+    raw = attrs.get("settings") or {}
+    settings = Settings(
+        float(raw.get("heartbeat_interval", 5.0)),
+        float(raw.get("grace_period", 60.0)),
+        int(raw.get("max_retries", 0)),
+    )
+    ctx = StudyContext(store, record.study_id, record.name, MetricSet(record.metrics),
+                       record.seed, sampler_obj, pruner_obj, settings)
+    study = Study(ctx)
+    study.fail_stale_trials()
+    return study
+
+
+def delete_study(name: str, *, storage: str | Storage) -> None:
+    open_storage(storage).delete_study(name)
+
+
+def list_studies(storage: str | Storage) -> list[StudySummary]:
+    return open_storage(storage).list_studies()
