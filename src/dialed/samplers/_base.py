@@ -106,6 +106,9 @@ class Sampler(abc.ABC):
 
     #: The name recorded in the study and shown by the CLI.
     name: str = "sampler"
+    #: True when the sampler proposes only its :meth:`queue` (a grid): once every queued
+    #: configuration has been claimed, the study has nothing left to run.
+    finite: bool = False
 
     def __init__(self, seed: int | None = None) -> None:
         self._seed = seed
@@ -147,6 +150,24 @@ class Sampler(abc.ABC):
         """Configurations to enqueue once per study before sampling (a grid); None = none."""
         return None
 
+    def plan(self, space: Space, metrics: MetricSet, *, n_trials: int | None, n_jobs: int) -> None:
+        """Called by ``optimize`` before its first trial with what is known of the run ahead.
+
+        ``space`` is the declared (or so far seen) space and ``n_trials`` the budget of this
+        call (None: until a timeout). Most samplers ignore it; ``auto`` chooses by it.
+        """
+
+    def decision(self) -> dict[str, Any] | None:
+        """What the sampler chose and why (``{"sampler": ..., "reason": ...}``), when it chose.
+
+        The engine records it in the study (attribute ``sampler_decision``) whenever it changes.
+        """
+        return None
+
     def describe(self) -> dict[str, Any]:
-        """The sampler's name and settings, recorded in the study."""
+        """The sampler's name and settings, recorded in the study.
+
+        ``make_sampler(d["name"], seed=d["seed"], **d.get("options", {}))`` must rebuild it;
+        subclasses with options put them under ``"options"``.
+        """
         return {"name": self.name, "seed": self._seed}
