@@ -174,6 +174,7 @@ def run_loop(
     enqueue_sampler_queue(ctx, cache)
     done = 0
     last_sweep = now()
+    decision: dict[str, Any] | None = None
     while budget.take():
         if now() - last_sweep > sweep_every:
             fail_stale_trials(ctx)
@@ -183,6 +184,10 @@ def run_loop(
         except SearchExhausted:
             break
         done += 1
+        now_deciding = ctx.sampler.decision()
+        if now_deciding is not None and now_deciding != decision:
+            ctx.storage.set_study_attr(ctx.study_id, "sampler_decision", now_deciding)
+            decision = now_deciding
         for cb in callbacks:
             cb(record)
         if on_trial is not None:

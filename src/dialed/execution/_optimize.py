@@ -12,6 +12,7 @@ from dialed.execution._loop import Budget, Callback, Objective, run_loop
 from dialed.execution._parallel import run_processes, run_threads
 from dialed.execution._progress import ProgressBar
 from dialed.execution._recovery import fail_stale_trials
+from dialed.space import Space
 from dialed.trial import TrialRecord, TrialState
 
 __all__ = ["optimize"]
@@ -51,6 +52,8 @@ def optimize(
                       "(or until the sampler is exhausted)", stacklevel=3)
 
     fail_stale_trials(ctx)
+    ctx.sampler.plan(Space(ctx.storage.get_space(ctx.study_id)), ctx.metrics,
+                     n_trials=n_trials, n_jobs=n_jobs)
     deadline = None if timeout is None else time.monotonic() + float(timeout)
     start_done = ctx.storage.count_trials(ctx.study_id, states=_FINISHED)
     total = n_trials

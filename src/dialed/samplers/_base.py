@@ -150,7 +150,9 @@ class Sampler(abc.ABC):
         """Configurations to enqueue once per study before sampling (a grid); None = none."""
         return None
 
-    def plan(self, space: Space, metrics: MetricSet, *, n_trials: int | None, n_jobs: int) -> None:
+    def plan(  # noqa: B027 - an optional hook
+        self, space: Space, metrics: MetricSet, *, n_trials: int | None, n_jobs: int
+    ) -> None:
         """Called by ``optimize`` before its first trial with what is known of the run ahead.
 
         ``space`` is the declared (or so far seen) space and ``n_trials`` the budget of this
