@@ -28,13 +28,14 @@ from dialed.execution import (
     start_trial,
 )
 from dialed.metrics import MetricSet
-from dialed.pruners import NopPruner, Pruner, make_pruner
+from dialed.pruners import Pruner, Resource, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
 from dialed.storage import Storage, StudySummary, open_storage
 from dialed.trial import Trial, TrialRecord, TrialState
 
 __all__ = [
+    "DEFAULT_PRUNER",
     "DEFAULT_SAMPLER",
     "Study",
     "create_study",
@@ -45,6 +46,8 @@ __all__ = [
 
 #: The sampler a study uses when given none.
 DEFAULT_SAMPLER = "random"
+#: The pruner a study uses when given none.
+DEFAULT_PRUNER = "none"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
 _USER = "user:"
@@ -90,6 +93,11 @@ class Study:
     @property
     def settings(self) -> Settings:
         return self._ctx.settings
+
+    @property
+    def resource(self) -> Resource | None:
+        """What a trial spends (epochs, ...) and its range, when the study declared it."""
+        return self._ctx.resource
 
     @property
     def context(self) -> StudyContext:
@@ -349,10 +357,17 @@ def _resolve_sampler(sampler: str | Sampler | None, seed: int | None) -> Sampler
 
 def _resolve_pruner(pruner: str | Mapping[str, Any] | Pruner | None) -> Pruner:
     if pruner is None:
-        return NopPruner()
+        return make_pruner(DEFAULT_PRUNER)
     if isinstance(pruner, Pruner):
         return pruner
+    if not isinstance(pruner, (str, Mapping)):
+        raise ConfigError(f"pruner must be a name such as 'median', a description mapping or "
+                          f"a Pruner, got {pruner!r}")
     return make_pruner(pruner)
+
+
+def _resolve_resource(resource: Resource | Mapping[str, Any] | None) -> Resource | None:
+    return None if resource is None else Resource.from_spec(resource)
 
 
 def create_study(
@@ -362,9 +377,10 @@ def create_study(
     metrics: Mapping[str, str] | Sequence[str] | str | None = None,
     direction: str | None = None,
     sampler: str | Sampler | None = None,
-    pruner: str | Pruner | None = None,
+    pruner: str | Mapping[str, Any] | Pruner | None = None,
     seed: int | None = None,
     space: Space | Mapping[str, Any] | None = None,
+    resource: Resource | Mapping[str, Any] | None = None,
     load_if_exists: bool = False,
     max_retries: int = 0,
     heartbeat_interval: float = 5.0,
@@ -375,6 +391,9 @@ def create_study(
     ``metrics`` maps names to 'minimize', 'maximize', 'track' or a bound ('<= 512');
     ``direction`` is the short form for one unnamed objective ('minimize' by default).
     ``seed`` makes the whole study repeatable; one is drawn and recorded when not given.
+    ``resource`` declares what a trial spends, for early stopping and multi-fidelity search:
+    ``{"name": "epochs", "min": 1, "max": 81, "reduction_factor": 3}``; report steps then
+    count it, and ``trial.resource`` is the amount a trial should train to.
     """
     store = open_storage(storage)
     if name is None:
@@ -397,6 +416,7 @@ def create_study(
             f"{heartbeat_interval} and {grace_period}"
         )
     declared = None if space is None else (space if isinstance(space, Space) else Space(space))
+    resource_obj = _resolve_resource(resource)
     if load_if_exists:
         try:
             return load_study(name, storage=store, sampler=sampler, pruner=pruner)
@@ -407,16 +427,19 @@ def create_study(
     sampler_obj = _resolve_sampler(sampler, study_seed)
     sampler_obj.bind_seed(study_seed)
     pruner_obj = _resolve_pruner(pruner)
+    pruner_obj.bind(resource_obj, metric_set)
     settings = Settings(heartbeat_interval, grace_period, max_retries)
+    attrs: dict[str, Any] = {"sampler": sampler_obj.describe(), "pruner": pruner_obj.describe(),
+                             "settings": settings.to_dict()}
+    if resource_obj is not None:
+        attrs["resource"] = resource_obj.to_dict()
     record = store.create_study(
-        name, metrics=metric_set.to_dict(), seed=study_seed,
-        attrs={"sampler": sampler_obj.describe(), "pruner": pruner_obj.describe(),
-               "settings": settings.to_dict()},
+        name, metrics=metric_set.to_dict(), seed=study_seed, attrs=attrs,
     )
     if declared is not None and len(declared):
         store.register_params(record.study_id, declared.to_dict())
     ctx = StudyContext(store, record.study_id, name, metric_set, study_seed, sampler_obj,
-                       pruner_obj, settings)
+                       pruner_obj, settings, resource_obj)
     return Study(ctx)
 
 
@@ -425,9 +448,9 @@ def load_study(
     *,
     storage: str | Storage | None,
     sampler: str | Sampler | None = None,
-    pruner: str | Pruner | None = None,
+    pruner: str | Mapping[str, Any] | Pruner | None = None,
 ) -> Study:
-    """Open an existing study; its sampler, pruner and settings come from the storage."""
+    """Open an existing study; its sampler, pruner, resource and settings come from storage."""
     store = open_storage(storage)
     record = store.get_study(name)
     attrs = dict(record.attrs)
@@ -440,14 +463,17 @@ def load_study(
         sampler_obj = _resolve_sampler(sampler, record.seed)
     sampler_obj.bind_seed(record.seed)
     pruner_obj = _resolve_pruner(attrs.get("pruner") if pruner is None else pruner)
+    resource_obj = _resolve_resource(attrs.get("resource"))
+    metric_set = MetricSet(record.metrics)
+    pruner_obj.bind(resource_obj, metric_set)
     raw = attrs.get("settings") or {}
     settings = Settings(
         float(raw.get("heartbeat_interval", 5.0)),
         float(raw.get("grace_period", 60.0)),
         int(raw.get("max_retries", 0)),
     )
-    ctx = StudyContext(store, record.study_id, record.name, MetricSet(record.metrics),
-                       record.seed, sampler_obj, pruner_obj, settings)
+    ctx = StudyContext(store, record.study_id, record.name, metric_set,
+                       record.seed, sampler_obj, pruner_obj, settings, resource_obj)
     study = Study(ctx)
     study.fail_stale_trials()
     return study

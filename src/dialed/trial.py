@@ -134,12 +134,19 @@ class Trial:
         study_name: str,
         params: Mapping[str, Any] | None = None,
         trial_id: int | None = None,
+        resource: float | None = None,
+        resource_name: str | None = None,
     ) -> None:
         self._backend = backend
         self.number = number
         self.seed = seed
         self.study_name = study_name
         self.trial_id = trial_id
+        #: How much of the study's declared resource to train to (its maximum, or the
+        #: trial's budget where a pruner sets one); None when the study declared none.
+        self.resource = resource
+        #: The declared resource's name ("epochs", say); report steps count it.
+        self.resource_name = resource_name
         self._params: dict[str, Any] = dict(params or {})
         self._user_attrs: dict[str, Any] = {}
 

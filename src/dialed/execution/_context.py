@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dialed.metrics import MetricSet
-from dialed.pruners import NopPruner, Pruner
+from dialed.pruners import NopPruner, Pruner, Resource
 from dialed.samplers import Sampler
 from dialed.storage import Storage
 
@@ -38,3 +38,4 @@ class StudyContext:
     sampler: Sampler
     pruner: Pruner = field(default_factory=NopPruner)
     settings: Settings = field(default_factory=Settings)
+    resource: Resource | None = None  # what a trial spends (epochs ...), when declared

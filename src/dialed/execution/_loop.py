@@ -175,6 +175,7 @@ def run_loop(
     done = 0
     last_sweep = now()
     decision: dict[str, Any] | None = None
+    pruner_decision: dict[str, Any] | None = None
     while budget.take():
         if now() - last_sweep > sweep_every:
             fail_stale_trials(ctx)
@@ -188,6 +189,10 @@ def run_loop(
         if now_deciding is not None and now_deciding != decision:
             ctx.storage.set_study_attr(ctx.study_id, "sampler_decision", now_deciding)
             decision = now_deciding
+        pruning = ctx.pruner.decision()
+        if pruning is not None and pruning != pruner_decision:
+            ctx.storage.set_study_attr(ctx.study_id, "pruner_decision", pruning)
+            pruner_decision = pruning
         for cb in callbacks:
             cb(record)
         if on_trial is not None:

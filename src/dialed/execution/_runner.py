@@ -18,6 +18,7 @@ from dialed._util import environment, worker_id
 from dialed.errors import ConfigError, SearchExhausted, SpaceError
 from dialed.execution._context import StudyContext
 from dialed.execution._history import HistoryCache
+from dialed.pruners import Pruner
 from dialed.samplers import History
 from dialed.space import Distribution, compatible
 from dialed.trial import Trial, TrialRecord, TrialState
@@ -37,10 +38,13 @@ class TrialRunner:
         self.intermediate: dict[int, float] = {}
         self.user_attrs: dict[str, Any] = {}
         self.prune_reason: str | None = None
+        #: The trial's system attributes as this runner knows them (the pruner's included).
+        self.trial_attrs: dict[str, Any] = dict(record.system_attrs)
         self._pending: dict[str, Any] = {}
         self._pending_attrs: dict[str, Any] = {}
         self._proposal: dict[str, Any] | None = None
         self._history: History | None = None
+        self._sampler_history: History | None = None
         self._lock = threading.Lock()
 
     # -- the TrialBackend protocol -----------------------------------------------------------
@@ -67,7 +71,8 @@ class TrialRunner:
                 value = proposal[name]
             else:
                 value = self.ctx.sampler.suggest_one(
-                    self.history(), name, distribution, self.record.number, dict(self.params)
+                    self.sampler_history(), name, distribution, self.record.number,
+                    dict(self.params),
                 )
         value = _native(distribution, value)
         with self._lock:
@@ -110,6 +115,7 @@ class TrialRunner:
             intermediate=dict(self.intermediate),
             started_at=self.record.started_at,
             worker=self.record.worker,
+            system_attrs=dict(self.trial_attrs),
         )
         history = self.cache.refresh(exclude_trial_id=self.record.trial_id)
         self.prune_reason = self.ctx.pruner.should_prune(history, snapshot)
@@ -126,9 +132,37 @@ class TrialRunner:
             self._history = self.cache.refresh(exclude_trial_id=self.record.trial_id)
         return self._history
 
+    def sampler_history(self) -> History:
+        """The history the sampler sees for this trial: the pruner's view of it."""
+        if self._sampler_history is None:
+            self._sampler_history = self.ctx.pruner.sampler_history(
+                self.history(), dict(self.trial_attrs)
+            )
+        return self._sampler_history
+
+    def begin(self) -> None:
+        """Let the pruner tag the new trial (its Hyperband bracket, say); written buffered."""
+        pruner = self.ctx.pruner
+        if type(pruner).on_trial_start is Pruner.on_trial_start:
+            return  # the no-op default: no history to read
+        attrs = pruner.on_trial_start(self.record.number, self.history())
+        if attrs:
+            with self._lock:
+                self.trial_attrs.update(attrs)
+                self._pending_attrs.update(attrs)
+
+    @property
+    def resource(self) -> float | None:
+        """The amount of the declared resource this trial should train to."""
+        res = self.ctx.resource
+        own = self.trial_attrs.get("resource")
+        if isinstance(own, (int, float)) and not isinstance(own, bool):
+            return own
+        return None if res is None else res.max
+
     def _joint_proposal(self) -> dict[str, Any]:
         if self._proposal is None:
-            history = self.history()
+            history = self.sampler_history()
             space = self.cache.space
             self._proposal = (
                 dict(self.ctx.sampler.suggest(history, space, self.record.number))
@@ -179,6 +213,8 @@ class TrialRunner:
             seed=self.record.seed,
             study_name=self.ctx.name,
             trial_id=self.record.trial_id,
+            resource=self.resource,
+            resource_name=None if self.ctx.resource is None else self.ctx.resource.name,
         )
 
 
@@ -208,7 +244,9 @@ def start_trial(
             ctx.study_id, state=TrialState.RUNNING, params=fixed, worker=worker,
             environment=env, system_attrs=attrs,
         )
-    return TrialRunner(ctx, cache, record)
+    runner = TrialRunner(ctx, cache, record)
+    runner.begin()
+    return runner
 
 
 def _native(dist: Distribution, value: Any) -> Any:

@@ -7,8 +7,15 @@ from typing import Any
 
 from dialed.errors import ConfigError
 from dialed.pruners._base import NopPruner, Pruner
+from dialed.pruners._resource import Resource
 
-__all__ = ["PRUNERS", "NopPruner", "Pruner", "make_pruner"]
+__all__ = [
+    "PRUNERS",
+    "NopPruner",
+    "Pruner",
+    "Resource",
+    "make_pruner",
+]
 
 #: Name -> pruner class; one line per pruner.
 PRUNERS: dict[str, Callable[..., Pruner]] = {
