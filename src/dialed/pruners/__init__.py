@@ -6,20 +6,39 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dialed.errors import ConfigError
+from dialed.pruners._asha import ASHAPruner
+from dialed.pruners._auto import AutoPruner
 from dialed.pruners._base import NopPruner, Pruner
+from dialed.pruners._fidelity import fidelity_history
+from dialed.pruners._hyperband import HyperbandPruner
+from dialed.pruners._median import MedianPruner, PercentilePruner
+from dialed.pruners._patience import PatiencePruner
 from dialed.pruners._resource import Resource
 
 __all__ = [
     "PRUNERS",
+    "ASHAPruner",
+    "AutoPruner",
+    "HyperbandPruner",
+    "MedianPruner",
     "NopPruner",
+    "PatiencePruner",
+    "PercentilePruner",
     "Pruner",
     "Resource",
+    "fidelity_history",
     "make_pruner",
 ]
 
 #: Name -> pruner class; one line per pruner.
 PRUNERS: dict[str, Callable[..., Pruner]] = {
     "none": NopPruner,
+    "auto": AutoPruner,
+    "median": MedianPruner,
+    "percentile": PercentilePruner,
+    "asha": ASHAPruner,
+    "hyperband": HyperbandPruner,
+    "patience": PatiencePruner,
 }
 
 

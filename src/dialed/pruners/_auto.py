@@ -1,0 +1,109 @@
+"""``auto``: the default pruner, which turns a suitable rule on once there is a curve to judge.
+
+It does nothing while no trial reports intermediate values (an objective that only returns
+its result is never stopped). Once the study's trials report a curve it delegates, and says
+why (:meth:`AutoPruner.decision`, recorded in the study as ``pruner_decision``):
+
+* a single-objective study that declared its resource: Hyperband
+  (:mod:`dialed.pruners._hyperband`; Li et al. 2018) over it, because the resource gives the
+  rungs and brackets hedge against misleading early values;
+* a single-objective study without a resource: the median stopping rule
+  (:mod:`dialed.pruners._median`; Golovin et al. 2017), which needs no budget;
+* a study with several objectives: nothing, since ranking runs by one curve would prefer
+  one objective unasked (NaN or infinite reports still stop a trial, in the engine).
+
+The choice depends only on the study's settings and whether any trial reported, so every
+worker process makes the same one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dialed.metrics import MetricSet
+from dialed.pruners._base import NopPruner, Pruner
+from dialed.pruners._hyperband import HyperbandPruner
+from dialed.pruners._median import MedianPruner
+from dialed.pruners._resource import Resource
+from dialed.samplers._base import History
+from dialed.trial import TrialRecord
+
+__all__ = ["AutoPruner"]
+
+
+class AutoPruner(Pruner):
+    """Hyperband with a declared resource, else the median rule, once a curve is reported."""
+
+    name = "auto"
+    multi_objective = True
+
+    def __init__(self) -> None:
+        self._resource: Resource | None = None
+        self._metrics: MetricSet | None = None
+        self._inner: Pruner | None = None
+        self._decision: dict[str, Any] | None = None
+
+    def bind(self, resource: Resource | None, metrics: MetricSet) -> None:
+        super().bind(resource, metrics)
+        self._resource = resource
+        self._metrics = metrics
+        self._inner = None
+        self._decision = None
+
+    @property
+    def chosen(self) -> Pruner | None:
+        """The pruner in charge, once one was chosen."""
+        return self._inner
+
+    def decision(self) -> dict[str, Any] | None:
+        return None if self._decision is None else dict(self._decision)
+
+    def _choose(self, metrics: MetricSet) -> Pruner:
+        if self._inner is not None:
+            return self._inner
+        resource = self._resource
+        inner: Pruner
+        if metrics.multi_objective:
+            inner = NopPruner()
+            reason = (f"the objective reports intermediate values, but the study has "
+                      f"{len(metrics.objectives)} objectives: no curve ranks trials on all of "
+                      "them, so only NaN or infinite reports stop a trial")
+        elif resource is not None:
+            inner = HyperbandPruner()
+            reason = (f"the objective reports intermediate values and the study declares its "
+                      f"resource ({resource.name} from {resource.min:g} to {resource.max:g}, "
+                      f"reduction factor {resource.reduction_factor:g}): Hyperband brackets "
+                      "screen cheaply and hedge against misleading early values")
+        else:
+            inner = MedianPruner()
+            reason = ("the objective reports intermediate values and the study declares no "
+                      "resource: the median stopping rule needs no budget (declare "
+                      "resource={'name': ..., 'min': ..., 'max': ...} for Hyperband)")
+        inner.bind(resource, metrics)
+        self._inner = inner
+        self._decision = {"pruner": inner.name, "reason": reason}
+        return inner
+
+    def _active(self, history: History) -> Pruner | None:
+        if self._inner is not None:
+            return self._inner
+        if any(t.intermediate for t in history.trials):
+            return self._choose(self._metrics or history.metrics)
+        return None
+
+    def on_trial_start(self, number: int, history: History) -> dict[str, Any]:
+        inner = self._active(history)
+        return {} if inner is None else inner.on_trial_start(number, history)
+
+    def sampler_history(self, history: History, trial_attrs: Mapping[str, Any]) -> History:
+        inner = self._active(history)
+        return history if inner is None else inner.sampler_history(history, trial_attrs)
+
+    def should_prune(self, history: History, trial: TrialRecord) -> str | None:
+        inner = self._active(history)
+        if inner is None:
+            if not trial.intermediate:
+                return None
+            inner = self._choose(self._metrics or history.metrics)
+        return inner.should_prune(history, trial)
