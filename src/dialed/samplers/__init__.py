@@ -2,6 +2,48 @@
 
 from __future__ import annotations
 
-from dialed.samplers._base import History, Sampler
+import inspect
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["History", "Sampler"]
+from dialed.errors import ConfigError
+from dialed.samplers._base import History, Sampler
+from dialed.samplers._grid import GridSampler
+from dialed.samplers._random import RandomSampler
+from dialed.samplers._sobol import SobolSampler
+
+__all__ = [
+    "GridSampler",
+    "History",
+    "RandomSampler",
+    "Sampler",
+    "SobolSampler",
+    "make_sampler",
+]
+
+#: Every sampler a study file or the CLI can name: one line per sampler.
+_SAMPLERS: dict[str, Callable[..., Sampler]] = {
+    "random": RandomSampler,
+    "sobol": SobolSampler,
+    "grid": GridSampler,
+}
+
+
+def make_sampler(name: str, seed: int | None = None, **options: Any) -> Sampler:
+    """The sampler called ``name`` (as in a study file), built with ``seed`` and ``options``."""
+    key = str(name).strip().lower()
+    factory = _SAMPLERS.get(key)
+    if factory is None:
+        raise ConfigError(
+            f"unknown sampler {name!r}; valid samplers are {', '.join(sorted(_SAMPLERS))}"
+        )
+    try:
+        inspect.signature(factory).bind(seed=seed, **options)
+    except TypeError:
+        valid = [p for p in inspect.signature(factory).parameters if p != "seed"]
+        unknown = sorted(set(options) - set(valid))
+        raise ConfigError(
+            f"sampler {key!r} has no option(s) {unknown}; "
+            f"its options are {valid if valid else 'none besides seed'}"
+        ) from None
+    return factory(seed=seed, **options)

@@ -1,0 +1,110 @@
+"""Quasi-random search on a scrambled Sobol' sequence.
+
+I. M. Sobol', "On the distribution of points in a cube and the approximate evaluation of
+integrals", USSR Computational Mathematics and Mathematical Physics 7(4), 86-112 (1967).
+A. B. Owen, "Scrambling Sobol' and Niederreiter-Xing points", Journal of Complexity 14(4),
+466-489 (1998).
+
+The first ``2^k`` points of a Sobol' sequence put the same number of points in every dyadic box
+of volume ``2^-k`` (Sobol' 1967), so they cover the unit cube more evenly than independent
+uniform draws. Scrambling (Owen 1998; SciPy applies the linear-matrix scramble with a random
+digital shift) keeps that balance, removes the point at the origin and makes the sequence a
+random one that a seed fixes. The sequence comes from :class:`scipy.stats.qmc.Sobol`.
+
+Trial ``number`` takes point ``number`` of the sequence for the dimension of the space it is
+asked about, so workers in different processes agree without talking to one another.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from dialed._util import derive_seed
+from dialed.samplers._base import History, Sampler
+from dialed.space import Space
+
+__all__ = ["SobolSampler"]
+
+
+class SobolSampler(Sampler):
+    """Trial ``number`` gets point ``number`` of a seeded, scrambled Sobol' sequence.
+
+    Parameters the joint space does not hold (a conditional branch seen for the first time)
+    are drawn uniformly by :meth:`Sampler.suggest_one`.
+    """
+
+    name = "sobol"
+
+    def __init__(self, seed: int | None = None, scramble: bool = True) -> None:
+        super().__init__(seed)
+        self._scramble = bool(scramble)
+        self._engines: dict[tuple[int, int], qmc.Sobol] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def scramble(self) -> bool:
+        return self._scramble
+
+    def suggest(self, history: History, space: Space, number: int) -> dict[str, Any]:
+        d = len(space)
+        if d == 0:
+            return {}
+        point = self._point(d, number)
+        if point is None:  # beyond what a Sobol' sequence holds: plain uniform draws
+            return {
+                name: self.suggest_one(history, name, dist, number, {})
+                for name, dist in space.items()
+            }
+        return {
+            name: dist.from_unit(float(u))
+            for (name, dist), u in zip(space.items(), point, strict=True)
+        }
+
+    def _point(self, d: int, number: int) -> np.ndarray | None:
+        """Point ``number`` of the sequence in dimension ``d``, shape ``(d,)``."""
+        if self._seed is None:
+            self._seed = derive_seed(0)
+        if number < 0 or d > qmc.Sobol.MAXDIM:
+            return None
+        key = (self._seed, d)
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is None:
+                engine = self._new_engine(d, self._seed)
+                self._engines[key] = engine
+            if number >= engine.maxn:
+                return None
+            # Asked in order (n after n - 1) the engine only steps on; asked for an earlier
+            # point it rewinds. Either way the point depends only on (seed, d, number).
+            if engine.num_generated > number:
+                engine.reset()
+            skip = number - engine.num_generated
+            if skip > 0:
+                engine.fast_forward(skip)
+            point: np.ndarray = engine.random(1)[0]
+        return point
+
+    def _new_engine(self, d: int, seed: int) -> qmc.Sobol:
+        gen = np.random.default_rng(derive_seed(seed, "sobol", d))
+        try:
+            return qmc.Sobol(d, scramble=self._scramble, rng=gen)
+        except TypeError:  # SciPy < 1.15 names the argument `seed`; a Generator is used as is
+            return qmc.Sobol(d, scramble=self._scramble, seed=gen)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "scramble": self._scramble}
+
+    # A lock cannot be pickled (process executors send samplers to workers); engines are a cache.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_engines"] = {}
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
