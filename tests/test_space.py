@@ -146,32 +146,6 @@ def test_continuous_round_trip(kind: str, data: st.DataObject) -> None:
     assert _close(dist, back, value), (value, u, back)
 
 
-@pytest.mark.parametrize(
-    ("dist", "value"),
-    [
-        (FloatDistribution(-1.0, 0.0, name="x"), -2.0885166096561753e-132),
-        (FloatDistribution(0.3907929106152503, 9.277254331712818, log=True, name="x"),
-         2.066855487118391),
-    ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="space.py's docstring promises from_unit(to_unit(v)) == v for every value; for a "
-    "continuous float it holds only up to rounding (the last bit of a log float, values "
-    "far below the range's magnitude on a linear one)",
-)
-def test_continuous_round_trip_is_exact_as_documented(
-    dist: FloatDistribution, value: float
-) -> None:
-    assert dist.from_unit(dist.to_unit(value)) == value
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stepped float snaps its values to 12 decimals, so a low that is not a multiple "
-    "of 1e-12 (pi here) is contained but does not survive the round trip, and the grid "
-    "does not start at low",
-)
 def test_stepped_float_keeps_an_irrational_low() -> None:
     dist = FloatDistribution(math.pi, math.pi + 1, step=0.5, name="x")
     assert dist.contains(math.pi)
@@ -179,21 +153,11 @@ def test_stepped_float_keeps_an_irrational_low() -> None:
     assert dist.grid()[0] == math.pi
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stepped float snaps to 12 decimals: a step below 1e-12 collapses its values "
-    "into duplicates",
-)
 def test_tiny_step_keeps_distinct_values() -> None:
     dist = FloatDistribution(0.0, 1e-12, step=1e-13, name="x")
     assert len(set(dist.grid())) == 11
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a log float whose low and high differ but have the same float log (adjacent "
-    "floats) is not single, and to_unit divides by log(high) - log(low) == 0",
-)
 def test_log_float_with_adjacent_bounds() -> None:
     dist = FloatDistribution(409388.76147599897, 409388.761475999, log=True, name="x")
     assert 0.0 <= dist.to_unit(409388.76147599897) <= 1.0
@@ -333,12 +297,6 @@ def test_yaml_as_written_by_hand() -> None:
     assert space.families() == {"optimizer": ["lr"], "batch": ["batch"], "": ["act", "norm"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tuple choices (kernel sizes such as (3, 3)) come back from JSON or YAML as "
-    "lists; compatible() and Space.__eq__ compare to_dict() with ==, where (3, 3) != [3, 3], "
-    "so a resumed study rejects the objective's own parameter",
-)
 def test_tuple_choices_survive_a_json_round_trip() -> None:
     space = Space({"kernel": CategoricalDistribution(((3, 3), (5, 5)))})
     stored = Space.from_dict(json.loads(json.dumps(space.to_dict())))
@@ -434,11 +392,6 @@ def test_same_name_different_distribution() -> None:
                          "family": "schedule"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a non-finite float nested in a categorical choice ([nan]) is accepted although "
-    "only a top-level one is checked; the storage cannot write it as JSON",
-)
 def test_nested_non_finite_choice() -> None:
     with pytest.raises(SpaceError, match="parameter 'act'"):
         Space({"act": [[float("nan")], [1.0]]})

@@ -53,7 +53,7 @@ class Metric:
         if self.role == "objective":
             return str(self.direction)
         if self.role == "constraint":
-            return f"{self.op} {self.bound:g}"
+            return f"{self.op} {_number(float(self.bound or 0.0))}"
         return "track"
 
 
@@ -78,7 +78,19 @@ class Target:
         return abs(value - self.value)
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
+        return f"{self.metric} {self.op} {_number(self.value)}"
+
+
+def _number(x: float) -> str:
+    """A number as written by a person, exactly: 512 not 512.0, 1048576 not 1.04858e+06."""
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def _float(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{what}: {text!r} is not a number") from None
 
 
 def parse_target(text: str) -> Target:
@@ -88,7 +100,7 @@ def parse_target(text: str) -> Target:
             f"target {text!r} is not of the form 'metric >= value' (or <=, <, >), "
             "for example 'val_acc >= 0.97'"
         )
-    return Target(m.group(1), m.group(2), float(m.group(3)))
+    return Target(m.group(1), m.group(2), _float(m.group(3), f"target {text!r}"))
 
 
 def _parse_one(name: str, spec: Any) -> Metric:
@@ -107,7 +119,8 @@ def _parse_one(name: str, spec: Any) -> Metric:
         return Metric(name, "tracked")
     m = _BOUND.match(s)
     if m is not None:
-        return Metric(name, "constraint", bound=float(m.group(2)), op=m.group(1))
+        bound = _float(m.group(2), f"metric {name!r}: the bound in {spec!r}")
+        return Metric(name, "constraint", bound=bound, op=m.group(1))
     raise ConfigError(f"metric {name!r}: expected {_VALID}, got {spec!r}")
 
 

@@ -4,13 +4,15 @@ Every distribution maps its values to ``[0, 1]`` and back, so that a sampler can
 cube and ignore scales: a float or an int on a log scale is linear in ``log(value)`` there; an int
 (or a float with a step) covers ``[low - step/2, high + step/2]`` so that each value owns an equal
 slice of the cube; a categorical with ``n`` choices gives choice ``i`` the slice
-``[i/n, (i+1)/n)``. ``from_unit(to_unit(v)) == v`` for every value ``v`` of the distribution.
+``[i/n, (i+1)/n)``. ``from_unit(to_unit(v)) == v`` exactly for ints, stepped floats and
+categoricals; for a continuous float up to floating-point rounding (the last bit).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,7 +62,7 @@ def _finite(name: str, what: str, value: Any) -> float:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ class FloatDistribution:
 
     @property
     def single(self) -> bool:
-        return self.low == self.high
+        # adjacent floats on a log scale have the same log: nothing to choose between
+        return self.low == self.high or (self.log and math.log(self.low) == math.log(self.high))
 
     def contains(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -140,7 +143,7 @@ class FloatDistribution:
         if self.step is not None:
             n = _n_steps(self.low, self.high, self.step)
             idx = min(int(u * (n + 1)), n)
-            return _snap(self.low + idx * self.step, self.low, self.high)
+            return _step_value(self.low, self.step, idx, self.high)
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high)
             return float(np.clip(math.exp(lo + u * (hi - lo)), self.low, self.high))
@@ -156,7 +159,7 @@ class FloatDistribution:
             )
         n = _n_steps(self.low, self.high, self.step)
         _check_grid_size(self.name, n + 1)
-        return [_snap(self.low + i * self.step, self.low, self.high) for i in range(n + 1)]
+        return [_step_value(self.low, self.step, i, self.high) for i in range(n + 1)]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "float", "low": self.low, "high": self.high}
@@ -278,15 +281,15 @@ class CategoricalDistribution:
             raise SpaceError(f"parameter {self.name!r}: choices is empty (give at least one)")
         seen: dict[str, Any] = {}
         for c in choices:
+            if isinstance(c, float) and not math.isfinite(c):
+                raise SpaceError(f"parameter {self.name!r}: choice {c!r} is not finite")
             try:
                 key = _canonical(c)
             except (TypeError, ValueError):
                 raise SpaceError(
-                    f"parameter {self.name!r}: choice {c!r} is not JSON-serialisable "
-                    "(use None, bool, int, float, str, or lists/dicts of them)"
+                    f"parameter {self.name!r}: choice {c!r} is not JSON-serialisable with "
+                    "finite numbers (use None, bool, int, float, str, or lists/dicts of them)"
                 ) from None
-            if isinstance(c, float) and not math.isfinite(c):
-                raise SpaceError(f"parameter {self.name!r}: choice {c!r} is not finite")
             if key in seen:
                 raise SpaceError(f"parameter {self.name!r}: choice {c!r} is listed twice")
             seen[key] = c
@@ -343,9 +346,10 @@ def _n_steps(low: float, high: float, step: float) -> int:
     return round((high - low) / step)
 
 
-def _snap(v: float, low: float, high: float) -> float:
-    # 0.1 + 2 * 0.1 is 0.30000000000000004; values of a stepped float read back as written
-    return float(min(max(float(np.round(v, 12)), low), high))
+def _step_value(low: float, step: float, idx: int, high: float) -> float:
+    """``low + idx * step`` in decimal, so 0.1 + 2 * 0.1 reads 0.3 (not 0.30000000000000004)."""
+    v = float(Decimal(repr(low)) + idx * Decimal(repr(step)))
+    return min(max(v, low), high)
 
 
 def _check_grid_size(name: str, n: int) -> None:
@@ -372,7 +376,7 @@ def compatible(a: Distribution, b: Distribution) -> bool:
     fam_a, fam_b = fields_a.pop("family", None), fields_b.pop("family", None)
     if fam_a is not None and fam_b is not None and fam_a != fam_b:
         return False
-    return fields_a == fields_b
+    return _canonical(fields_a) == _canonical(fields_b)  # (3, 3) and [3, 3] are one choice
 
 
 def distribution_from_dict(name: str, spec: Any) -> Distribution:
@@ -474,7 +478,7 @@ class Space(Mapping[str, Distribution]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Space):
             return NotImplemented
-        return self.to_dict() == other.to_dict()
+        return _canonical(self.to_dict()) == _canonical(other.to_dict())
 
     def __hash__(self) -> int:
         return hash(_canonical(self.to_dict()))

@@ -32,6 +32,7 @@ class GridSampler(Sampler):
     """
 
     name = "grid"
+    finite = True
 
     def __init__(
         self,
