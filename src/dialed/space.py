@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import math
-from decimal import Decimal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
