@@ -47,7 +47,7 @@ __all__ = [
 #: The sampler a study uses when given none.
 DEFAULT_SAMPLER = "random"
 #: The pruner a study uses when given none.
-DEFAULT_PRUNER = "none"
+DEFAULT_PRUNER = "auto"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
 _USER = "user:"
