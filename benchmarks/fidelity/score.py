@@ -1,0 +1,122 @@
+"""From raw runs to the numbers of the report and the two targets of issue 4.
+
+Quality is the best *final* validation loss among trials trained to the full budget (what a
+user can deploy); a pruned trial's partial curve never counts. Cumulative epochs count every
+epoch trained, pruned trials' included.
+
+* Target 1: for each (problem, seed) the full-budget search ends with quality ``Q`` after
+  ``E`` epochs; a method's ratio is the cumulative epochs at which its quality first reaches
+  ``Q``, over ``E`` (infinite if it never does within ``E``). The best dialed multi-fidelity
+  method is the one with the smallest median ratio over all (problem, seed) runs; PASS when
+  that median is at most 1/3.
+* Target 2: at equal epochs (``E / 3`` and ``E``), that method's quality is at least as good as
+  Optuna's HyperbandPruner's in at least half of the (problem, seed) runs, at both budgets.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+MF_DIALED = ("dialed-median", "dialed-asha", "dialed-hyperband", "dialed-tpe-hyperband")
+
+
+def anytime(run: dict[str, Any]) -> list[tuple[int, float]]:
+    """``(cumulative epochs, best final loss so far)`` after each trial."""
+    out, epochs, best = [], 0, math.inf
+    for t in run["trials"]:
+        epochs += t["epochs"]
+        if t["final"] is not None:
+            best = min(best, t["final"])
+        out.append((epochs, best))
+    return out
+
+
+def best_at(run: dict[str, Any], budget: float) -> float:
+    best = math.inf
+    for epochs, value in anytime(run):
+        if epochs > budget:
+            break
+        best = value
+    return best
+
+
+def epochs_to_reach(run: dict[str, Any], quality: float) -> float:
+    for epochs, value in anytime(run):
+        if value <= quality + 1e-12:
+            return float(epochs)
+    return math.inf
+
+
+def _median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    by_key = {(r["problem"], r["seed"], r["method"]): r for r in runs}
+    problems = sorted({r["problem"] for r in runs}, key=[r["problem"] for r in runs].index)
+    methods = list(dict.fromkeys(r["method"] for r in runs))
+    seeds = sorted({r["seed"] for r in runs})
+    rows: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    ratios: dict[str, list[float]] = defaultdict(list)
+    pairs: list[tuple[str, int]] = []
+    for p in problems:
+        for s in seeds:
+            full = by_key.get((p, s, "full-budget"))
+            if full is None:
+                continue
+            pairs.append((p, s))
+            quality = best_at(full, math.inf)
+            budget = full["budget"]
+            for m in methods:
+                run = by_key.get((p, s, m))
+                if run is None:
+                    continue
+                ratio = epochs_to_reach(run, quality) / budget
+                ratios[m].append(ratio)
+                cell = rows[p].setdefault(m, defaultdict(list))
+                cell["third"].append(best_at(run, budget / 3))
+                cell["full"].append(best_at(run, budget))
+                cell["ratio"].append(ratio)
+                cell["trials"].append(len(run["trials"]))
+                cell["pruned"].append(sum(t["final"] is None for t in run["trials"]))
+                cell["wall"].append(run["wall_seconds"])
+                cell["overhead"].append(run["wall_seconds"] - run["train_seconds"])
+    table = {
+        p: {m: {k: (_median(v) if k not in ("trials", "pruned") else statistics.mean(v))
+                for k, v in cell.items()} for m, cell in per.items()}
+        for p, per in rows.items()
+    }
+    pooled = {m: _median(ratios[m]) for m in methods}
+    candidates = [m for m in MF_DIALED if m in pooled]
+    best = min(candidates, key=lambda m: (pooled[m], m)) if candidates else None
+    target1 = best is not None and pooled[best] <= 1 / 3
+    compare: dict[str, dict[str, int]] = {}
+    target2 = False
+    if best is not None and "optuna-hyperband" in methods:
+        target2 = True
+        for label, frac in (("E/3", 1 / 3), ("E", 1.0)):
+            wins = ties = losses = 0
+            for p, s in pairs:
+                a, b = by_key.get((p, s, best)), by_key.get((p, s, "optuna-hyperband"))
+                if a is None or b is None:
+                    continue
+                budget = by_key[(p, s, "full-budget")]["budget"] * frac
+                va, vb = best_at(a, budget), best_at(b, budget)
+                if va < vb - 1e-12:
+                    wins += 1
+                elif va > vb + 1e-12:
+                    losses += 1
+                else:
+                    ties += 1
+            compare[label] = {"wins": wins, "ties": ties, "losses": losses}
+            n = wins + ties + losses
+            target2 = target2 and n > 0 and (wins + ties) * 2 >= n
+    return {
+        "problems": problems, "methods": methods, "seeds": seeds, "table": table,
+        "pooled_ratio": pooled, "best": best, "target1": target1, "compare": compare,
+        "target2": target2,
+    }
