@@ -134,3 +134,19 @@ def test_keyboard_interrupt_fails_the_running_trial_only(tmp_path: Path) -> None
     states = [t.state for t in study.trials]
     assert states == [TrialState.COMPLETE] * 3 + [TrialState.FAILED]
     assert "interrupted" in (study.trials[3].error or "")
+
+
+def test_a_trial_failed_by_recovery_while_running_keeps_the_recorded_failure() -> None:
+    study = dialed.create_study("late")
+
+    def objective(trial: dialed.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        # another worker decided this one was dead and failed it
+        study.storage.fail_stale_trial(trial.trial_id or 0, reason="presumed dead", retry=False,
+                                       max_retries=0)
+        return x
+
+    with pytest.warns(UserWarning, match="marked failed by recovery"):
+        study.optimize(objective, n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.FAILED] * 2
+    assert all(t.error == "presumed dead" for t in study.trials)

@@ -18,12 +18,13 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dialed._util import now
-from dialed.errors import Pruned, SearchExhausted
+from dialed.errors import Pruned, SearchExhausted, TrialStateError
 from dialed.execution._context import StudyContext
 from dialed.execution._history import HistoryCache
 from dialed.execution._recovery import fail_stale_trials
@@ -67,17 +68,27 @@ def finish(
     params, attrs = runner.take_pending()
     attrs.update(system_attrs or {})
     costs = costs or {}
-    return runner.ctx.storage.finish_trial(
-        runner.record.trial_id,
-        state,
-        metrics=metrics,
-        params=params,
-        error=error,
-        wall_seconds=costs.get("wall_seconds"),
-        cpu_seconds=costs.get("cpu_seconds"),
-        peak_memory_mb=costs.get("peak_memory_mb"),
-        system_attrs=attrs or None,
-    )
+    try:
+        return runner.ctx.storage.finish_trial(
+            runner.record.trial_id,
+            state,
+            metrics=metrics,
+            params=params,
+            error=error,
+            wall_seconds=costs.get("wall_seconds"),
+            cpu_seconds=costs.get("cpu_seconds"),
+            peak_memory_mb=costs.get("peak_memory_mb"),
+            system_attrs=attrs or None,
+        )
+    except TrialStateError:
+        # Recovery failed this trial while it ran (its heartbeats did not arrive in time):
+        # the stored outcome stands, and a retry may already be queued.
+        stored = runner.ctx.storage.get_trial(runner.record.trial_id)
+        warnings.warn(
+            f"trial {stored.number} was marked {stored.state.value} by recovery while it ran "
+            f"({stored.error}); its result was not stored", stacklevel=2,
+        )
+        return stored
 
 
 @contextlib.contextmanager

@@ -10,7 +10,12 @@ from typing import Any
 from dialed.errors import SpaceError, StorageError
 from dialed.space import compatible, distribution_from_dict
 
-__all__ = ["check_metrics", "json_copy", "merge_space"]
+__all__ = ["check_direction", "check_metrics", "json_copy", "merge_space"]
+
+
+def check_direction(direction: str) -> None:
+    if direction not in ("minimize", "maximize"):
+        raise StorageError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
 
 
 def json_copy(value: Any) -> Any:
@@ -36,12 +41,12 @@ def merge_space(
     """
     updates: dict[str, dict[str, Any]] = {}
     for name, spec in distributions.items():
-        new = distribution_from_dict(name, dict(spec))
+        new = distribution_from_dict(name, spec)
         have = space.get(name)
         if have is None:
             updates[name] = new.to_dict()
             continue
-        old = distribution_from_dict(name, dict(have))
+        old = distribution_from_dict(name, have)
         if not compatible(old, new):
             raise SpaceError(
                 f"parameter {name!r} was already defined as {old.to_dict()} in this study; "

@@ -16,6 +16,7 @@ from dialed.errors import (
     TrialStateError,
 )
 from dialed.storage._base import Storage, StudyRecord, StudySummary
+from dialed.storage._common import check_direction
 from dialed.storage._common import check_metrics as _check_metrics
 from dialed.storage._common import json_copy as _json_copy
 from dialed.storage._common import merge_space as _merge_space
@@ -185,7 +186,9 @@ class MemoryStorage(Storage):
         if state not in (TrialState.RUNNING, TrialState.WAITING):
             raise TrialStateError(f"a new trial is running or waiting, not {state.value}")
         with self._lock:
-            return self._new_trial(study_id, state, params, worker, environment, system_attrs)
+            return _snapshot(
+                self._new_trial(study_id, state, params, worker, environment, system_attrs)
+            )
 
     def enqueue_trials(
         self,
@@ -197,11 +200,12 @@ class MemoryStorage(Storage):
     ) -> int:
         with self._lock:
             self._study(study_id)
+            checked = [_json_copy(dict(p)) for p in params_list]  # all or nothing
             if once_key is not None and not self.set_study_attr_if_absent(
                 study_id, once_key, len(params_list)
             ):
                 return 0
-            for params in params_list:
+            for params in checked:
                 self._new_trial(study_id, TrialState.WAITING, params, None, None, system_attrs)
             return len(params_list)
 
@@ -223,7 +227,7 @@ class MemoryStorage(Storage):
                         worker=worker, environment=_json_copy(dict(environment or {})),
                     )
                     self._trials[tid] = new
-                    return new
+                    return _snapshot(new)
             return None
 
     def _running(self, trial_id: int) -> TrialRecord:
@@ -298,7 +302,7 @@ class MemoryStorage(Storage):
                 system_attrs={**rec.system_attrs, **_json_copy(dict(system_attrs or {}))},
             )
             self._trials[trial_id] = new
-            return new
+            return _snapshot(new)
 
     def fail_stale_trial(
         self, trial_id: int, *, reason: str, retry: bool, max_retries: int
@@ -313,7 +317,7 @@ class MemoryStorage(Storage):
             if retry and retries < max_retries:
                 attrs = {**rec.system_attrs, "retry_of": rec.number, "retries": retries + 1}
                 self._new_trial(rec.study_id, TrialState.WAITING, rec.params, None, None, attrs)
-            return failed
+            return _snapshot(failed)
 
     def _get(self, trial_id: int) -> TrialRecord:
         try:
@@ -323,7 +327,7 @@ class MemoryStorage(Storage):
 
     def get_trial(self, trial_id: int) -> TrialRecord:
         with self._lock:
-            return self._get(trial_id)
+            return _snapshot(self._get(trial_id))
 
     def get_trial_by_number(self, study_id: int, number: int) -> TrialRecord:
         with self._lock:
@@ -333,7 +337,7 @@ class MemoryStorage(Storage):
                 raise StorageError(
                     f"no trial number {number} in this study (numbers 0..{len(ids) - 1})"
                 )
-            return self._trials[ids[number]]
+            return _snapshot(self._trials[ids[number]])
 
     def get_trials(
         self,
@@ -346,7 +350,7 @@ class MemoryStorage(Storage):
         with self._lock:
             self._study(study_id)
             return [
-                self._trials[t]
+                _snapshot(self._trials[t])
                 for t in self._by_study[study_id]
                 if (wanted is None or self._trials[t].state in wanted)
                 and (min_trial_id is None or t >= min_trial_id)
@@ -356,6 +360,7 @@ class MemoryStorage(Storage):
         return len(self.get_trials(study_id, states=states))
 
     def best_trial(self, study_id: int, metric: str, direction: str) -> TrialRecord | None:
+        check_direction(direction)
         sign = -1.0 if direction == "maximize" else 1.0
         best: TrialRecord | None = None
         with self._lock:
@@ -366,3 +371,16 @@ class MemoryStorage(Storage):
                 if best is None or sign * v < sign * best.metrics[metric]:
                     best = rec
             return best
+
+
+def _snapshot(rec: TrialRecord) -> TrialRecord:
+    """A record whose mappings the caller may change without changing what is stored."""
+    return replace(
+        rec,
+        params=copy.deepcopy(dict(rec.params)),
+        metrics=dict(rec.metrics),
+        intermediate=dict(rec.intermediate),
+        environment=dict(rec.environment),
+        user_attrs=copy.deepcopy(dict(rec.user_attrs)),
+        system_attrs=copy.deepcopy(dict(rec.system_attrs)),
+    )

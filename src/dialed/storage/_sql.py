@@ -39,7 +39,7 @@ from dialed.errors import (
 )
 from dialed.storage import redact_url
 from dialed.storage._base import Storage, StudyRecord, StudySummary
-from dialed.storage._common import check_metrics as _check_metrics
+from dialed.storage._common import check_direction, check_metrics as _check_metrics
 from dialed.storage._common import json_copy as _json_copy
 from dialed.storage._common import merge_space as _merge_space
 from dialed.storage._schema import (
@@ -120,6 +120,8 @@ class SQLStorage(Storage):
                 kwargs["connect_args"] = {"connect_timeout": 10}
         else:
             parsed = parsed.set(database=self._sqlite_path(parsed.database))
+            # other processes (workers started elsewhere) must reach this same file
+            self.url = self._url = parsed.render_as_string(hide_password=False)
             kwargs["connect_args"] = {"timeout": _BUSY_TIMEOUT_S}
         try:
             engine = sa.create_engine(parsed, **kwargs)
@@ -640,6 +642,7 @@ class SQLStorage(Storage):
         return self._run(txn, write=False)
 
     def best_trial(self, study_id: int, metric: str, direction: str) -> TrialRecord | None:
+        check_direction(direction)
         def txn(conn: sa.Connection) -> TrialRecord | None:
             best = conn.execute(_best_value(study_id, metric, direction)).scalar()
             if best is None:

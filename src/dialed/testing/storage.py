@@ -350,6 +350,23 @@ class StorageSuite:
         assert storage.enqueue_trials(sid, []) == 0
         assert storage.count_trials(sid) == 3
 
+    def test_enqueue_is_all_or_nothing(self, storage: Storage) -> None:
+        sid = self.study(storage).study_id
+        with pytest.raises(StorageError):
+            storage.enqueue_trials(sid, [{"x": 1}, {"x": object()}], once_key="grid")
+        assert storage.count_trials(sid) == 0
+        assert "grid" not in storage.get_study_attrs(sid)
+
+    def test_records_are_snapshots(self, storage: Storage) -> None:
+        sid = self.study(storage).study_id
+        rec = storage.create_trial(sid, worker="w", params={"x": [1, 2]})
+        rec.params["x"].append(3)  # type: ignore[index]
+        rec.params["y"] = 1  # type: ignore[index]
+        assert dict(storage.get_trial(rec.trial_id).params) == {"x": [1, 2]}
+        listed = storage.get_trials(sid)[0]
+        listed.params["z"] = 0  # type: ignore[index]
+        assert dict(storage.get_trials(sid)[0].params) == {"x": [1, 2]}
+
     # -- running trials --------------------------------------------------------------------
     def test_update_trial_merges(self, storage: Storage) -> None:
         sid = self.study(storage).study_id
@@ -584,6 +601,8 @@ class StorageSuite:
         only_pruned = self.study(storage, "pruned").study_id
         self.finished(storage, only_pruned, PRUNED, loss=1.0)
         assert storage.best_trial(only_pruned, "loss", "minimize") is None
+        with pytest.raises(StorageError, match="maximise"):
+            storage.best_trial(sid, "loss", "maximise")
 
     def test_best_trial_with_negative_and_large_values(self, storage: Storage) -> None:
         sid = self.study(storage).study_id
