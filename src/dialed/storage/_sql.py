@@ -39,7 +39,8 @@ from dialed.errors import (
 )
 from dialed.storage import redact_url
 from dialed.storage._base import Storage, StudyRecord, StudySummary
-from dialed.storage._common import check_direction, check_metrics as _check_metrics
+from dialed.storage._common import check_direction
+from dialed.storage._common import check_metrics as _check_metrics
 from dialed.storage._common import json_copy as _json_copy
 from dialed.storage._common import merge_space as _merge_space
 from dialed.storage._schema import (
