@@ -21,13 +21,14 @@ import threading
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from dialed._util import derive_seed
 from dialed.samplers._base import History, Sampler
 from dialed.space import Space
 
 __all__ = ["SobolSampler"]
+
+_MAXDIM = 21201  # scipy.stats.qmc.Sobol.MAXDIM: the direction numbers it ships
 
 
 class SobolSampler(Sampler):
@@ -42,7 +43,7 @@ class SobolSampler(Sampler):
     def __init__(self, seed: int | None = None, scramble: bool = True) -> None:
         super().__init__(seed)
         self._scramble = bool(scramble)
-        self._engines: dict[tuple[int, int], qmc.Sobol] = {}
+        self._engines: dict[tuple[int, int], Any] = {}  # scipy.stats.qmc.Sobol engines
         self._lock = threading.Lock()
 
     @property
@@ -68,7 +69,7 @@ class SobolSampler(Sampler):
         """Point ``number`` of the sequence in dimension ``d``, shape ``(d,)``."""
         if self._seed is None:
             self._seed = derive_seed(0)
-        if number < 0 or d > qmc.Sobol.MAXDIM:
+        if number < 0 or d > _MAXDIM:
             return None
         key = (self._seed, d)
         with self._lock:
@@ -88,7 +89,9 @@ class SobolSampler(Sampler):
             point: np.ndarray = engine.random(1)[0]
         return point
 
-    def _new_engine(self, d: int, seed: int) -> qmc.Sobol:
+    def _new_engine(self, d: int, seed: int) -> Any:
+        from scipy.stats import qmc  # scipy.stats takes seconds to import: only when used
+
         gen = np.random.default_rng(derive_seed(seed, "sobol", d))
         try:
             return qmc.Sobol(d, scramble=self._scramble, rng=gen)
