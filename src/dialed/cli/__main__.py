@@ -1,0 +1,5 @@
+"""``python -m dialed.cli``: the same as the ``dialed`` command."""
+
+from dialed.cli import main
+
+main()

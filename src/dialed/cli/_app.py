@@ -1,0 +1,372 @@
+"""The ``dialed`` command: run a study file, look at studies and trials, export, delete.
+
+A thin adapter over the public API: every command opens the storage, calls the library and
+prints. Errors dialed raises on purpose become one line on stderr and exit code 2 (130 for
+Ctrl-C); ``--debug`` shows the traceback as well. Tables go to stdout through Rich; exports
+stay plain text for other programs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from dialed.cli import _format as fmt
+from dialed.config import load_study_file, parse_duration, run_study_file
+from dialed.errors import ConfigError, DialedError, NoTrialsError, StudyNotFoundError
+from dialed.storage import DEFAULT_URL, redact_url
+from dialed.study import Study, delete_study, list_studies, load_study
+from dialed.trial import TrialState
+
+__all__ = ["app", "main"]
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    name="dialed",
+    help="Hyperparameter tuning as a measured experiment: run study files, inspect the results.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+StorageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help=f"Storage URL (default {DEFAULT_URL}; postgresql+psycopg://... for many machines).",
+        show_default=False,
+    ),
+]
+
+
+@dataclass
+class _Options:
+    storage: str | None = None
+    debug: bool = False
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage",
+            envvar="DIALED_STORAGE",
+            help=f"Storage URL for every command (default {DEFAULT_URL}).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an error.")
+    ] = False,
+) -> None:
+    ctx.obj = _Options(storage=storage, debug=debug)
+
+
+def main() -> None:
+    """The console script ``dialed``."""
+    app(prog_name="dialed")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _options(ctx: typer.Context) -> _Options:
+    obj = ctx.find_object(_Options)
+    return obj if obj is not None else _Options()
+
+
+def _storage(ctx: typer.Context, given: str | None) -> str:
+    """The command's --storage, else the global one (or DIALED_STORAGE), else the default."""
+    return given or _options(ctx).storage or DEFAULT_URL
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _note(message: str) -> None:
+    """A line for the person at the terminal, on stderr so that stdout stays machine-readable."""
+    typer.echo(message, err=True)
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    one_line = " ".join(str(message).split("\n")).strip() or "failed"
+    typer.echo(f"error: {one_line}", err=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _errors(ctx: typer.Context, url: str | None = None) -> Iterator[None]:
+    """Turn dialed's errors and Ctrl-C into one line and an exit code."""
+    debug = _options(ctx).debug
+    try:
+        yield
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        _fail("interrupted; finished trials are stored (run again to continue)",
+              EXIT_INTERRUPTED)
+    except DialedError as exc:
+        if debug:
+            traceback.print_exc()
+        message = str(exc)
+        if url is not None:
+            message = message.replace("in this storage", f"in {redact_url(url)}")
+        _fail(message)
+
+
+def _write_stdout(text: str) -> None:
+    """Write plain text to stdout; a reader that stops early (``| head``) is not an error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):  # keep Python's exit flush quiet
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL when it does not exist (reading must not create it)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path
+
+
+def _open(name: str, url: str) -> Study:
+    missing = _missing_sqlite_file(url)
+    if missing is not None:
+        raise StudyNotFoundError(
+            f"no study named {name!r} in {redact_url(url)} (the database file {missing} "
+            "does not exist; give --storage, or run a study file first)"
+        )
+    return load_study(name, storage=url)
+
+
+def _parse_state(state: str | None) -> TrialState | None:
+    if state is None:
+        return None
+    try:
+        return TrialState(state.strip().lower())
+    except ValueError:
+        valid = ", ".join(s.value for s in TrialState)
+        raise ConfigError(f"--state must be one of {valid}, got {state!r}") from None
+
+
+# -- commands ---------------------------------------------------------------------------------
+@app.command()
+def run(
+    ctx: typer.Context,
+    study_file: Annotated[Path, typer.Argument(metavar="STUDY.yaml", help="The study file.")],
+    storage: StorageOption = None,
+    n_trials: Annotated[
+        int | None,
+        typer.Option("--n-trials", min=1, help="Trials to run (replaces budget.trials)."),
+    ] = None,
+    timeout: Annotated[
+        str | None,
+        typer.Option("--timeout", help="Stop after this long: seconds, or '90s', '10m', '2h'."),
+    ] = None,
+    n_jobs: Annotated[
+        int | None, typer.Option("--n-jobs", min=1, help="Worker processes (replaces n_jobs).")
+    ] = None,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="Do not show the progress bar.")
+    ] = False,
+) -> None:
+    """Run a study file: create (or continue) its study and run trials until the budget ends."""
+    with _errors(ctx):
+        cfg = load_study_file(study_file)
+        url = storage or _options(ctx).storage or cfg.storage or DEFAULT_URL
+        seconds = None
+        if timeout is not None:
+            try:
+                seconds = parse_duration(timeout)
+            except ValueError as exc:
+                raise ConfigError(f"--timeout: {exc}") from None
+        try:
+            study = run_study_file(cfg, url, show_progress=not no_progress,
+                                   n_trials=n_trials, timeout=seconds, n_jobs=n_jobs)
+        except (DialedError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the objective raised and the file says catch: false
+            if _options(ctx).debug:
+                traceback.print_exc()
+            _fail(
+                f"study {cfg.study!r}: the objective raised {type(exc).__name__}: "
+                f"{_first_line(exc)} (the trial is stored as failed; set 'catch: true' in "
+                f"{study_file} to record failures and go on)"
+            )
+        _print_run_summary(study, url)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+def _print_run_summary(study: Study, url: str) -> None:
+    out = _out()
+    counts: dict[str, int] = {}
+    for t in study.trials:
+        counts[t.state.value] = counts.get(t.state.value, 0) + 1
+    out.print(f"study {study.name!r} in {redact_url(url)}: {fmt.counts_line(counts)}")
+    if study.metrics.multi_objective:
+        front = study.best_trials
+        if front:
+            out.print(fmt.pareto_table(study.metrics, front,
+                                       title=f"Pareto front of {study.name}"))
+            return
+    else:
+        try:
+            best = study.best_trial
+        except NoTrialsError:
+            best = None
+        if best is not None:
+            out.print(fmt.best_table(study.metrics, best, title=f"best trial of {study.name}"))
+            return
+    _fail("no trial completed; see the errors with: dialed trials "
+          f"{study.name} --state failed", code=1)
+
+
+@app.command()
+def studies(ctx: typer.Context, storage: StorageOption = None) -> None:
+    """List the studies in the storage: metrics, trials by state, best value, last activity."""
+    url = _storage(ctx, storage)
+    with _errors(ctx, url):
+        summaries = [] if _missing_sqlite_file(url) else list_studies(url)
+        if not summaries:
+            _note(f"no studies in {redact_url(url)}")
+            return
+        _out().print(fmt.studies_table(summaries))
+
+
+@app.command()
+def trials(
+    ctx: typer.Context,
+    study: Annotated[str, typer.Argument(help="The study's name.")],
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="Only trials in this state: complete, pruned, failed, "
+                                     "running or waiting."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Show the last N trials (0: all).")
+    ] = 50,
+    storage: StorageOption = None,
+) -> None:
+    """The trials of a study: state, metrics, params, duration, where pruned, why failed."""
+    url = _storage(ctx, storage)
+    with _errors(ctx, url):
+        wanted = _parse_state(state)
+        handle = _open(study, url)
+        records = handle.get_trials(None if wanted is None else [wanted])
+        shown = records[-limit:] if limit else records
+        caption = None
+        if len(shown) < len(records):
+            caption = (f"the last {len(shown)} of {len(records)} trials "
+                       "(--limit 0 shows them all)")
+        if not records:
+            what = f"{wanted.value} trials" if wanted is not None else "trials"
+            _note(f"study {study!r} has no {what}")
+            return
+        _out().print(fmt.trials_table(handle.metrics, shown, caption=caption))
+
+
+@app.command()
+def best(
+    ctx: typer.Context,
+    study: Annotated[str, typer.Argument(help="The study's name.")],
+    storage: StorageOption = None,
+) -> None:
+    """The best trial (number, value, params, seed); the Pareto front for several objectives."""
+    url = _storage(ctx, storage)
+    with _errors(ctx, url):
+        handle = _open(study, url)
+        if handle.metrics.multi_objective:
+            front = handle.best_trials
+            if not front:
+                raise NoTrialsError(f"study {study!r} has no complete trial yet")
+            _out().print(fmt.pareto_table(handle.metrics, front,
+                                          title=f"Pareto front of {study} ({len(front)} trials)"))
+            return
+        _out().print(fmt.best_table(handle.metrics, handle.best_trial,
+                                    title=f"best trial of {study}"))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    study: Annotated[str, typer.Argument(help="The study's name.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="csv (one row per trial) or json (everything).")
+    ] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    storage: StorageOption = None,
+) -> None:
+    """Export a study's trials as CSV or JSON, to stdout or a file."""
+    url = _storage(ctx, storage)
+    with _errors(ctx, url):
+        fmt_name = format.strip().lower()
+        if fmt_name not in ("csv", "json"):
+            raise ConfigError(f"--format must be csv or json, got {format!r}")
+        handle = _open(study, url)
+        text = handle.export(None, format=fmt_name)
+        if not text.endswith("\n"):
+            text += "\n"
+        if output is None:
+            _write_stdout(text)
+            return
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
+        _note(f"wrote {len(handle.trials)} trials of {study!r} to {output}")
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    study: Annotated[str, typer.Argument(help="The study's name.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    storage: StorageOption = None,
+) -> None:
+    """Delete a study and all its trials (asks first unless --yes)."""
+    url = _storage(ctx, storage)
+    with _errors(ctx, url):
+        handle = _open(study, url)
+        n = len(handle.trials)
+        if not yes:
+            question = f"delete study {study!r} and its {n} trials from {redact_url(url)}?"
+            try:
+                confirmed = typer.confirm(question, default=False, err=True)
+            except typer.Abort:
+                confirmed = False
+            if not confirmed:
+                _fail("not deleted (give --yes to delete without asking)", code=1)
+        delete_study(study, storage=url)
+        _note(f"deleted study {study!r} ({n} trials) from {redact_url(url)}")

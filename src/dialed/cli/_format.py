@@ -1,0 +1,192 @@
+"""Rich tables for the command line: studies, trials, the best trial, the Pareto front."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from dialed.metrics import MetricSet
+from dialed.storage import StudySummary
+from dialed.trial import TrialRecord, TrialState
+
+__all__ = [
+    "best_table",
+    "counts_line",
+    "duration",
+    "pareto_table",
+    "studies_table",
+    "timestamp",
+    "trials_table",
+    "value",
+]
+
+_STATE_ORDER = [s.value for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED,
+                                  TrialState.RUNNING, TrialState.WAITING)]
+_STATE_STYLE = {"complete": "green", "pruned": "yellow", "failed": "red", "running": "cyan",
+                "waiting": "dim"}
+
+
+# -- single values ----------------------------------------------------------------------------
+def value(v: Any) -> str:
+    """A metric or parameter value, short: floats to 6 significant digits, None as '-'."""
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.6g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def params_text(params: Mapping[str, Any]) -> str:
+    """``lr=0.001234, layers=3``: four significant digits, to keep table rows short."""
+    def short(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else value(v)
+
+    return ", ".join(f"{k}={short(v)}" for k, v in params.items()) or "-"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.2f}s" if seconds < 10 else f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def timestamp(ts: float | None) -> str:
+    """UNIX seconds as local time, to the second."""
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def counts_line(counts: Mapping[str, int]) -> str:
+    """``38 complete, 1 pruned, 2 failed`` (states with no trial left out)."""
+    order = _STATE_ORDER + sorted(set(counts) - set(_STATE_ORDER))
+    parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
+    return ", ".join(parts) or "no trials"
+
+
+def metrics_text(metrics: Mapping[str, str]) -> str:
+    return ", ".join(f"{name} {spec}" for name, spec in metrics.items())
+
+
+def _cell(text: str, style: str = "") -> Text:
+    return Text(text, style=style)  # Text, not str: '[' in a value is not Rich markup
+
+
+def _trial_note(t: TrialRecord) -> str:
+    if t.state == TrialState.PRUNED:
+        step = t.system_attrs.get("pruned_at", t.last_step)
+        reason = t.system_attrs.get("prune_reason")
+        at = f"pruned at step {step}" if step is not None else "pruned"
+        return f"{at}: {reason}" if reason else at
+    if t.state == TrialState.FAILED and t.error:
+        return t.error.strip().splitlines()[0] if t.error.strip() else ""
+    retry_of = t.system_attrs.get("retry_of")
+    return f"retry of trial {retry_of}" if retry_of is not None else ""
+
+
+def _metric_names(metrics: MetricSet, trials: Iterable[TrialRecord]) -> list[str]:
+    names = list(metrics)
+    for t in trials:
+        names.extend(n for n in t.metrics if n not in names)
+    return names
+
+
+# -- tables -----------------------------------------------------------------------------------
+def studies_table(summaries: Sequence[StudySummary]) -> Table:
+    table = Table(title="studies", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("name", no_wrap=True)
+    table.add_column("metrics", overflow="fold")
+    table.add_column("trials", overflow="fold")
+    table.add_column("best", justify="right", no_wrap=True)
+    table.add_column("last activity", no_wrap=True)
+    for s in summaries:
+        table.add_row(
+            _cell(s.name, "bold"),
+            _cell(metrics_text(s.metrics)),
+            _cell(counts_line(s.counts)),
+            _cell(value(s.best_value)),
+            _cell(timestamp(s.last_activity or s.created_at)),
+        )
+    return table
+
+
+def trials_table(metrics: MetricSet, trials: Sequence[TrialRecord], *,
+                 caption: str | None = None) -> Table:
+    """One row per trial; the primary metric's column in bold, a note column when needed."""
+    names = _metric_names(metrics, trials)
+    notes = [_trial_note(t) for t in trials]
+    table = Table(caption=caption, caption_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("#", justify="right")
+    table.add_column("state")
+    primary = metrics.primary.name
+    for name in names:
+        table.add_column(name, justify="right",
+                         header_style="bold underline" if name == primary else "bold")
+    table.add_column("params", overflow="fold", ratio=3)
+    table.add_column("duration", justify="right")
+    if any(notes):
+        table.add_column("note", overflow="fold", ratio=2)
+    for t, note in zip(trials, notes, strict=True):
+        state = t.state.value
+        cells = [
+            _cell(str(t.number)),
+            _cell(state, _STATE_STYLE.get(state, "")),
+            *(_cell(value(t.metrics.get(n))) for n in names),
+            _cell(params_text(t.params)),
+            _cell(duration(t.wall_seconds)),
+        ]
+        if any(notes):
+            cells.append(_cell(note))
+        table.add_row(*cells)
+    return table
+
+
+def best_table(metrics: MetricSet, trial: TrialRecord, *, title: str) -> Table:
+    """The best trial as key / value rows: its number, value, other metrics, params, seed."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value", overflow="fold")
+    primary = metrics.primary.name
+    table.add_row(_cell("trial"), _cell(str(trial.number)))
+    table.add_row(_cell(f"{primary} ({metrics.primary.spec()})"),
+                  _cell(value(trial.metrics.get(primary)), "bold green"))
+    for name in _metric_names(metrics, [trial]):
+        if name != primary:
+            table.add_row(_cell(name), _cell(value(trial.metrics.get(name))))
+    for name, v in trial.params.items():
+        table.add_row(_cell(f"params.{name}"), _cell(value(v)))
+    table.add_row(_cell("seed"), _cell(str(trial.seed)))
+    table.add_row(_cell("duration"), _cell(duration(trial.wall_seconds)))
+    return table
+
+
+def pareto_table(metrics: MetricSet, front: Sequence[TrialRecord], *, title: str) -> Table:
+    """The trials no other complete trial beats on every objective."""
+    objectives = [m.name for m in metrics.objectives]
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("#", justify="right")
+    for name in objectives:
+        table.add_column(f"{name} ({metrics[name].spec()})", justify="right")
+    table.add_column("params", overflow="fold")
+    table.add_column("seed", justify="right")
+    first = metrics.objectives[0]
+    for t in sorted(front, key=lambda r: (first.loss(r.metrics[first.name]), r.number)):
+        table.add_row(
+            _cell(str(t.number)),
+            *(_cell(value(t.metrics.get(n))) for n in objectives),
+            _cell(params_text(t.params)),
+            _cell(str(t.seed)),
+        )
+    return table
