@@ -304,3 +304,26 @@ def test_public_api_all() -> None:
     for name in dialed.__all__:
         assert hasattr(dialed, name), name
     assert "create_study" in dialed.__all__ and "Pruned" in dialed.__all__
+
+
+def test_load_if_exists_reuses_and_checks_metrics(tmp_path: object) -> None:
+    from pathlib import Path
+
+    url = f"sqlite:///{Path(str(tmp_path)) / 'r.db'}"
+    a = dialed.create_study("same", storage=url, metrics={"loss": "minimize"}, seed=1)
+    a.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    b = dialed.create_study("same", storage=url, metrics={"loss": "minimize"},
+                            load_if_exists=True)
+    assert b.study_id == a.study_id and len(b.trials) == 2 and b.seed == 1
+    with pytest.raises(dialed.ConfigError, match="exists with metrics"):
+        dialed.create_study("same", storage=url, metrics={"acc": "maximize"},
+                            load_if_exists=True)
+
+
+def test_bad_name_creates_no_database(tmp_path: object) -> None:
+    from pathlib import Path
+
+    db = Path(str(tmp_path)) / "never.db"
+    with pytest.raises(dialed.ConfigError, match="study name"):
+        dialed.create_study("no spaces allowed", storage=f"sqlite:///{db}")
+    assert not db.exists()

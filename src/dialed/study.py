@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dialed._util import new_seed, now
-from dialed.errors import ConfigError, NoTrialsError, StorageError
+from dialed.errors import ConfigError, NoTrialsError, StorageError, StudyNotFoundError
 from dialed.execution import (
     HistoryCache,
     Settings,
@@ -395,7 +395,6 @@ def create_study(
     ``{"name": "epochs", "min": 1, "max": 81, "reduction_factor": 3}``; report steps then
     count it, and ``trial.resource`` is the amount a trial should train to.
     """
-    store = open_storage(storage)
     if name is None:
         name = f"study-{int(now() * 1000)}"
     if not isinstance(name, str) or not _NAME.match(name):
@@ -417,12 +416,19 @@ def create_study(
         )
     declared = None if space is None else (space if isinstance(space, Space) else Space(space))
     resource_obj = _resolve_resource(resource)
+    store = open_storage(storage)  # after the checks above: a bad name creates no file
     if load_if_exists:
         try:
-            return load_study(name, storage=store, sampler=sampler, pruner=pruner)
-        except StorageError as exc:
-            if "no study named" not in str(exc):
-                raise
+            existing = load_study(name, storage=store, sampler=sampler, pruner=pruner)
+        except StudyNotFoundError:
+            pass
+        else:
+            if (metrics is not None or direction is not None) and existing.metrics != metric_set:
+                raise ConfigError(
+                    f"study {name!r} exists with metrics {existing.metrics.to_dict()}, not "
+                    f"{metric_set.to_dict()}: use another study name, or the same metrics"
+                )
+            return existing
     study_seed = new_seed() if seed is None else seed
     sampler_obj = _resolve_sampler(sampler, study_seed)
     sampler_obj.bind_seed(study_seed)
