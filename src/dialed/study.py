@@ -428,6 +428,12 @@ def create_study(
                     f"study {name!r} exists with metrics {existing.metrics.to_dict()}, not "
                     f"{metric_set.to_dict()}: use another study name, or the same metrics"
                 )
+            if resource_obj is not None and existing.resource != resource_obj:
+                have = None if existing.resource is None else existing.resource.to_dict()
+                raise ConfigError(
+                    f"study {name!r} exists with resource {have}, not "
+                    f"{resource_obj.to_dict()}: use another study name, or the same resource"
+                )
             return existing
     study_seed = new_seed() if seed is None else seed
     sampler_obj = _resolve_sampler(sampler, study_seed)

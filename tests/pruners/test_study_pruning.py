@@ -181,3 +181,16 @@ def test_two_worker_processes_on_sqlite_prune_from_each_others_reports(tmp_path:
     assert any(workers[t.number] != workers[t.number - 1] for t in pruned if t.number)
     reopened = dialed.load_study("asha-procs", storage=url)
     assert reopened.pruner.describe() == study.pruner.describe()
+
+
+def test_load_if_exists_keeps_the_resource_and_refuses_another(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    dialed.create_study("keep", storage=url, resource=RESOURCE)
+    same = dialed.create_study("keep", storage=url, resource=dict(RESOURCE),
+                               load_if_exists=True)
+    assert same.resource == Resource.from_spec(RESOURCE)
+    assert dialed.create_study("keep", storage=url, load_if_exists=True).resource == \
+        same.resource
+    with pytest.raises(ConfigError, match="exists with resource"):
+        dialed.create_study("keep", storage=url, load_if_exists=True,
+                            resource={**RESOURCE, "max": 81})
