@@ -166,6 +166,13 @@ def render(summary: dict[str, Any], runs: list[dict[str, Any]], probs: list[Any]
     lines += [f"- `{p.name}`: {p.note}; epochs {p.min_epochs}..{p.max_epochs}, "
               f"reduction factor {p.eta}" for p in probs]
     notes = sorted({r["note"] for r in runs if r.get("note")})
+    cpus = os.cpu_count() or 1
+    if max(load[0][0], load[1][0]) > cpus:
+        notes.append(
+            f"The machine was shared while this ran (load average up to "
+            f"{max(load[0][0], load[1][0]):.1f} on {cpus} CPUs): wall times are inflated and "
+            "noisy; epochs and qualities are not affected."
+        )
     if notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in notes]
     lines += [
@@ -211,6 +218,10 @@ def render(summary: dict[str, Any], runs: list[dict[str, Any]], probs: list[Any]
                           for k, v in comp.items())
         verdict2 = "PASS" if summary["target2"] else "FAIL"
         lines += [
+            "",
+            "Target 2 compares the same method, chosen by target 1 before looking at target 2, "
+            "with `optuna-hyperband` run by run (same problem, seed and epoch budget): better, "
+            "equal or worse quality after `E/3` and after `E` epochs.",
             "",
             f"**{verdict2}** target 2: at equal epochs `{best}` is at least as good as "
             f"`optuna-hyperband` in at least half of the (problem, seed) runs, at E/3 and at E "

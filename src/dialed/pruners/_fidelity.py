@@ -33,11 +33,12 @@ def fidelity_observations(
 ) -> dict[float, dict[int, float]]:
     """Per budget level, ``{trial_id: value}`` of every trial that reached it.
 
-    ``levels`` are the rung resources; with ``full`` the level :data:`FULL` holds the complete
-    trials' final value of the primary objective.
+    ``levels`` are the rung resources (any order); with ``full`` the level :data:`FULL` holds
+    the complete trials' final value of the primary objective.
     """
     primary = history.metrics.primary.name
-    out: dict[float, dict[int, float]] = {float(level): {} for level in levels}
+    levels = sorted(float(level) for level in levels)
+    out: dict[float, dict[int, float]] = {level: {} for level in levels}
     if full:
         out[FULL] = {}
     for t in history.trials:
@@ -51,7 +52,7 @@ def fidelity_observations(
             hit = at_rung(t.intermediate, level)
             if hit is None:
                 break  # levels ascend: a trial that missed this one missed the rest
-            out[float(level)][t.trial_id] = hit[1]
+            out[level][t.trial_id] = hit[1]
     return out
 
 

@@ -18,7 +18,10 @@ exactly its share, interleaved. Within a bracket the rungs run asynchronously as
 What the sampler sees (``sampler_view``): ``"budget"``, the BOHB-style view of
 :func:`~dialed.pruners.fidelity_history` over every bracket's evidence (a model fits on the
 highest rung with enough observations); ``"bracket"``, only the trials of the new trial's
-bracket (as Optuna's HyperbandPruner does); or ``"all"``, the plain history.
+bracket (as Optuna's HyperbandPruner does); or ``"all"``, the plain history. ``"budget"`` is
+the default because samplers that ignore the history (random, Sobol, grid) are unaffected by
+the view, while a model-based one fitted on a single bracket's few complete trials would waste
+the evidence of every pruned trial.
 """
 
 from __future__ import annotations
