@@ -18,6 +18,20 @@ what would be valid::
     catch: true                            # a failing trial is recorded; the study goes on
     max_retries: 0
 
+The tuning workflow (``dialed.workflow``) adds optional keys; with any of them, ``dialed run``
+runs the workflow: the baseline first, then the stages (or one search of the budget), then
+confirm::
+
+    baseline: {C: 1.0, gamma: 0.001}       # a whole configuration, evaluated `repeats` times
+    targets: ["val_acc >= 0.97"]           # goals the summaries measure distance to
+    repeats: 5                             # seeds per evaluation (default 3)
+    stages:                                # one family (or a named group) at a time
+      - {families: optimizer, trials: 20}
+      - {name: model, families: [regularization, architecture], trials: 20}
+    confirm: {top: 3, repeats: 5}          # re-evaluate the top configurations
+    test: evaluate:test                    # test(params, seed) -> metrics, run by dialed verify
+    data: evaluate:data                    # data() -> (X, y), fingerprinted into the study
+
 New top-level keys are new fields of :class:`StudyFile`; the error condensing and the
 "valid keys" lists follow the models without further changes.
 """
@@ -41,7 +55,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from dialed.errors import ConfigError, DialedError
-from dialed.metrics import MetricSet
+from dialed.metrics import MetricSet, parse_target
 from dialed.pruners import Pruner, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
@@ -51,6 +65,8 @@ from dialed.trial import Trial
 
 __all__ = [
     "Budget",
+    "Confirm",
+    "Stage",
     "Strategy",
     "StudyFile",
     "import_objective",
@@ -141,6 +157,42 @@ class Strategy(_Model):
         return None if self.pruner is None else make_pruner(self.pruner)
 
 
+class Stage(_Model):
+    """One stage of the workflow: the families it tunes, its budget, an optional name."""
+
+    families: str | list[str]
+    trials: StrictInt | None = Field(default=None, ge=1)
+    timeout: float | None = None
+    name: str | None = None
+
+    @pydantic.field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout_seconds(cls, value: Any) -> float | None:
+        return None if value is None else parse_duration(value)
+
+    @pydantic.field_validator("families")
+    @classmethod
+    def _family_names(cls, value: str | list[str]) -> str | list[str]:
+        names = [value] if isinstance(value, str) else value
+        if not names or not all(n.strip() for n in names):
+            raise ValueError("name one family or a list of them, such as optimizer or "
+                             "[regularization, architecture]")
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _budget(self) -> Stage:
+        if self.trials is None and self.timeout is None:
+            raise ValueError("give the stage trials (a number >= 1) and / or a timeout")
+        return self
+
+
+class Confirm(_Model):
+    """Re-evaluate the top configurations after the search (``dialed confirm``)."""
+
+    top: StrictInt = Field(default=3, ge=1)
+    repeats: StrictInt | None = Field(default=None, ge=2)
+
+
 class StudyFile(_Model):
     """One study file. Build it with :func:`load_study_file`, run it with :func:`run_study_file`."""
 
@@ -155,6 +207,13 @@ class StudyFile(_Model):
     n_jobs: StrictInt = Field(default=1, ge=1)
     catch: StrictBool = True
     max_retries: StrictInt = Field(default=0, ge=0)
+    baseline: dict[str, Any] | None = None
+    targets: list[str] | None = None
+    repeats: StrictInt | None = Field(default=None, ge=2)
+    stages: list[Stage] | None = None
+    confirm: Confirm | None = None
+    test: str | None = None
+    data: str | None = None
 
     _source: Path | None = pydantic.PrivateAttr(default=None)
 
@@ -190,6 +249,71 @@ class StudyFile(_Model):
     @classmethod
     def _strategy_name(cls, value: Any) -> Any:
         return {"sampler": value} if isinstance(value, str) else value
+
+    @pydantic.field_validator("baseline")
+    @classmethod
+    def _whole_configuration(
+        cls, value: dict[str, Any] | None, info: pydantic.ValidationInfo
+    ) -> dict[str, Any] | None:
+        declared = info.data.get("space")
+        if value is None or not declared:
+            return value
+        space = Space.from_dict(declared)
+        unknown = sorted(set(value) - set(space))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} not in the space (its parameters are "
+                             f"{', '.join(space)})")
+        missing = [n for n in space if n not in value]
+        if missing:
+            raise ValueError(f"no value for {', '.join(missing)}; a baseline is a whole "
+                             "configuration (name every parameter of the space)")
+        space.validate(value)
+        return value
+
+    @pydantic.field_validator("targets")
+    @classmethod
+    def _target_specs(cls, value: list[str] | None,
+                      info: pydantic.ValidationInfo) -> list[str] | None:
+        metrics = info.data.get("metrics") or {}
+        for text in value or []:
+            target = parse_target(text)
+            if metrics and target.metric not in metrics:
+                raise ValueError(f"target {text!r}: no metric {target.metric!r} (the metrics "
+                                 f"are {', '.join(metrics)})")
+        return value
+
+    @pydantic.field_validator("stages")
+    @classmethod
+    def _stage_families(cls, value: list[Stage] | None,
+                        info: pydantic.ValidationInfo) -> list[Stage] | None:
+        if not value:
+            return value
+        if info.data.get("baseline") is None:
+            raise ValueError("stages start from a baseline: add 'baseline:' with a whole "
+                             "configuration")
+        declared = info.data.get("space")
+        if declared:
+            known = {d.family for d in Space.from_dict(declared).values() if d.family}
+            for stage in value:
+                names = [stage.families] if isinstance(stage.families, str) else stage.families
+                unknown = [n for n in names if n not in known]
+                if unknown:
+                    raise ValueError(f"family {', '.join(unknown)} has no parameter in the "
+                                     f"space (its families are {', '.join(sorted(known))})")
+        return value
+
+    @pydantic.field_validator("test", "data")
+    @classmethod
+    def _function_spec(cls, value: str | None) -> str | None:
+        if value is not None and _SPEC.match(value) is None:
+            raise ValueError(f"{value!r} is not of the form 'module:function'")
+        return value
+
+    @property
+    def uses_workflow(self) -> bool:
+        """Whether the file names any workflow key (then ``dialed run`` runs the workflow)."""
+        return any(v is not None for v in (self.baseline, self.targets, self.repeats,
+                                           self.stages, self.confirm, self.test, self.data))
 
     @property
     def source(self) -> Path | None:
@@ -457,6 +581,13 @@ def run_study_file(
             for name, dist in declared.items():
                 stored.add(name, dist)  # a changed range of a stored parameter fails here
             objective = _SpaceFirst(declared, objective)
+    if cfg.uses_workflow:  # baseline, stages, confirm: dialed.workflow runs them
+        from dialed.workflow._file import run_file_workflow
+
+        with _about(cfg):
+            run_file_workflow(cfg, study, objective, n_trials=n_trials, timeout=timeout,
+                              n_jobs=n_jobs, show_progress=show_progress)
+        return study
     study.optimize(
         objective,
         n_trials=n_trials if n_trials is not None else cfg.budget.trials,

@@ -15,6 +15,7 @@ __all__ = [
     "StorageError",
     "StudyNotFoundError",
     "TrialStateError",
+    "WorkflowError",
 ]
 
 
@@ -67,3 +68,7 @@ class SearchExhausted(DialedError):
 
 class Pruned(DialedError):
     """Raised inside an objective to end the trial as pruned; its reported curve is kept."""
+
+
+class WorkflowError(DialedError):
+    """A workflow step that cannot run now (a second locked test, an unknown registry name)."""

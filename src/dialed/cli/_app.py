@@ -370,3 +370,6 @@ def delete(
                 _fail("not deleted (give --yes to delete without asking)", code=1)
         delete_study(study, storage=url)
         _note(f"deleted study {study!r} ({n} trials) from {redact_url(url)}")
+
+
+from dialed.cli import _workflow as _workflow  # noqa: E402  (registers the workflow commands)
