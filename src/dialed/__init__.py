@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from dialed import pruners, samplers, storage
+from dialed import analysis, pruners, samplers, storage, workflow
 from dialed._version import __version__
 from dialed.errors import (
     ConfigError,
@@ -24,6 +24,7 @@ from dialed.errors import (
     StorageError,
     StudyNotFoundError,
     TrialStateError,
+    WorkflowError,
 )
 from dialed.metrics import Metric, MetricSet, Target, parse_target
 from dialed.space import (
@@ -35,6 +36,7 @@ from dialed.space import (
 )
 from dialed.study import Study, create_study, delete_study, list_studies, load_study
 from dialed.trial import Trial, TrialRecord, TrialState
+from dialed.workflow import Fingerprint, Workflow, fingerprint, registry, retune, summarize
 
 __all__ = [
     "CategoricalDistribution",
@@ -42,6 +44,7 @@ __all__ = [
     "DialedError",
     "Distribution",
     "DuplicateStudyError",
+    "Fingerprint",
     "FloatDistribution",
     "IntDistribution",
     "Metric",
@@ -61,13 +64,21 @@ __all__ = [
     "TrialRecord",
     "TrialState",
     "TrialStateError",
+    "Workflow",
+    "WorkflowError",
     "__version__",
+    "analysis",
     "create_study",
     "delete_study",
+    "fingerprint",
     "list_studies",
     "load_study",
     "parse_target",
     "pruners",
+    "registry",
+    "retune",
     "samplers",
     "storage",
+    "summarize",
+    "workflow",
 ]

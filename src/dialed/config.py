@@ -288,7 +288,7 @@ class StudyFile(_Model):
                         info: pydantic.ValidationInfo) -> list[Stage] | None:
         if not value:
             return value
-        if info.data.get("baseline") is None:
+        if "baseline" in info.data and info.data["baseline"] is None:  # (absent: it was invalid)
             raise ValueError("stages start from a baseline: add 'baseline:' with a whole "
                              "configuration")
         declared = info.data.get("space")

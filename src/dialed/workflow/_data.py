@@ -17,8 +17,9 @@
   ``max(0.2, 3·√(1/n₀ + 1/n₁))``; a Kolmogorov-Smirnov distance (largest gap between the two
   CDFs at the stored points) above ``max(0.1, 1.95·√((n₀ + n₁)/(n₀·n₁)))`` (1.95: the 0.1%
   critical value, so many features do not raise false alarms); a missing share moved by more
-  than 0.05; a label total variation distance above ``max(0.1, √(k·(1/n₀ + 1/n₁)))`` for
-  ``k`` classes, or a new class holding over 1% of the rows;
+  than 0.05; class shares of the label that differ by a chi-square test of homogeneity
+  (p < 0.001) with a total variation distance above 0.05, or a new class holding over 1% of
+  the rows;
 * ``changed``: other content, no shift beyond the thresholds.
 
 Re-tuning is recommended for drifted data, and for changed data whose row count moved by more
@@ -44,7 +45,8 @@ MEAN_SHIFT = 0.2
 KS_DISTANCE = 0.1
 KS_CRITICAL = 1.95
 MISSING_SHIFT = 0.05
-LABEL_TV = 0.1
+LABEL_TV = 0.05
+LABEL_P = 0.001
 NEW_CLASS_SHARE = 0.01
 ROW_CHANGE = 0.2
 _QUANTILES = np.linspace(0.0, 1.0, 41)
@@ -216,11 +218,18 @@ def _label_shift(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, n0: i
         classes = set(p0) | set(p1)
         tv = 0.5 * sum(abs(p0.get(c, 0.0) - p1.get(c, 0.0)) for c in classes)
         new_classes = [c for c in p1 if c not in p0 and p1[c] > NEW_CLASS_SHARE]
-        limit = max(LABEL_TV, math.sqrt(len(classes) * (1.0 / n0 + 1.0 / n1)))
         if new_classes:
             return tv, f"new label classes {', '.join(sorted(new_classes)[:5])}"
-        if tv > limit:
-            return tv, f"the label distribution moved (total variation {tv:.3f} > {limit:.3f})"
+        if tv > LABEL_TV and len(classes) > 1:
+            from scipy import stats
+
+            order = sorted(classes)
+            table = np.array([[p0.get(c, 0.0) * n0 for c in order],
+                              [p1.get(c, 0.0) * n1 for c in order]]) + 0.5
+            p_value = float(stats.chi2_contingency(table)[1])
+            if p_value < LABEL_P:
+                return tv, (f"the label distribution moved (total variation {tv:.3f}, "
+                            f"chi-square p={p_value:.1g})")
         return tv, ""
     shift = _shift("label", a["stats"], b["stats"], n0, n1)
     if shift.drifted:

@@ -19,7 +19,7 @@ from dialed.trial import Trial
 from dialed.workflow._data import Fingerprint, fingerprint_pair
 from dialed.workflow._imports import import_function
 from dialed.workflow._plan import PLAN_KEY, Plan
-from dialed.workflow._workflow import DATA_KEY, Workflow
+from dialed.workflow._workflow import DATA_KEY, STUDY_FILE_ATTR, Workflow
 
 if TYPE_CHECKING:
     from dialed.config import StudyFile
@@ -56,13 +56,18 @@ def record_data(study: Study, data: Fingerprint) -> None:
 def recorded_function(study: Study, key: str) -> tuple[str, str | None] | None:
     """``(module:function, base_dir)`` the study recorded for ``objective``, ``test`` or ``data``.
 
-    The workflow's plan first; then a study attribute of that name (a ``module:function``
-    text, or a mapping with ``spec`` and ``base_dir``), as the study-file runner records it.
+    The workflow's plan first; then what ``dialed run`` recorded of the study file (the
+    ``study_file`` attribute); then a study attribute of that name (a ``module:function`` text,
+    or a mapping with ``spec`` and ``base_dir``).
     """
     plan = Plan.from_dict(study.attrs.get(PLAN_KEY))
     spec = getattr(plan, key, None)
     if isinstance(spec, str):
         return spec, plan.base_dir
+    recorded = study.attrs.get(STUDY_FILE_ATTR)
+    if isinstance(recorded, Mapping) and isinstance(recorded.get(key), str):
+        base = recorded.get("base_dir")
+        return str(recorded[key]), base if isinstance(base, str) else None
     raw = study.attrs.get(key)
     if isinstance(raw, str):
         return raw, None

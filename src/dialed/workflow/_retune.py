@@ -20,7 +20,7 @@ from dialed.workflow._evaluate import params_key
 from dialed.workflow._file import record_data
 from dialed.workflow._plan import PLAN_KEY, Plan
 from dialed.workflow._registry import Registry
-from dialed.workflow._workflow import Workflow
+from dialed.workflow._workflow import STUDY_FILE_ATTR, Workflow
 
 __all__ = ["RETUNE_KEY", "retune"]
 
@@ -85,6 +85,8 @@ def retune(
     )
     plan = Plan.from_dict(attrs.get(PLAN_KEY)).updated(baseline=dict(current.params))
     new.storage.set_study_attr(new.study_id, PLAN_KEY, plan.to_dict())
+    if attrs.get(STUDY_FILE_ATTR) is not None:  # workers and confirm find the objective
+        new.storage.set_study_attr(new.study_id, STUDY_FILE_ATTR, attrs[STUDY_FILE_ATTR])
     skip = {params_key(current.params)}
     warm: list[dict[str, Any]] = []
     for params, _ in Workflow(old).top_configurations(top + 1) if top else []:

@@ -53,6 +53,7 @@ __all__ = [
     "BASELINE_KEY",
     "DATA_KEY",
     "INCUMBENT_KEY",
+    "STUDY_FILE_ATTR",
     "TestFunction",
     "Workflow",
     "confirm_key",
@@ -61,6 +62,9 @@ __all__ = [
     "verify_rule",
 ]
 
+#: Where ``dialed run`` records the study file's objective, directory and declared space
+#: (:data:`dialed.config.STUDY_FILE_ATTR`).
+STUDY_FILE_ATTR = "study_file"
 BASELINE_KEY = "workflow:baseline"
 INCUMBENT_KEY = "workflow:incumbent"
 DATA_KEY = "workflow:data"
@@ -252,7 +256,12 @@ class Workflow:
                 f"study {self.study.name!r}: this step runs trials and needs the objective "
                 "(Workflow(study, objective), or --objective module:function)"
             )
-        return DeclaredFirst(self.plan.space, self.objective)
+        space = self.plan.space
+        if space is None:  # a plain study file's declared space, as dialed run recorded it
+            recorded = self.study.attrs.get(STUDY_FILE_ATTR)
+            if isinstance(recorded, Mapping) and isinstance(recorded.get("space"), Mapping):
+                space = dict(recorded["space"])
+        return DeclaredFirst(space, self.objective)
 
     def _evaluate(self, step: str, role: str, configs: Sequence[Mapping[str, Any]],
                   repeats: int) -> list[Evaluation]:
