@@ -11,6 +11,7 @@ from dialed.samplers._base import History, Sampler
 from dialed.samplers._grid import GridSampler
 from dialed.samplers._random import RandomSampler
 from dialed.samplers._sobol import SobolSampler
+from dialed.samplers._tpe import TPESampler
 
 __all__ = [
     "GridSampler",
@@ -18,6 +19,7 @@ __all__ = [
     "RandomSampler",
     "Sampler",
     "SobolSampler",
+    "TPESampler",
     "make_sampler",
 ]
 
@@ -26,6 +28,7 @@ _SAMPLERS: dict[str, Callable[..., Sampler]] = {
     "random": RandomSampler,
     "sobol": SobolSampler,
     "grid": GridSampler,
+    "tpe": TPESampler,
 }
 
 
