@@ -81,11 +81,10 @@ class Summary:
     def to_text(self) -> str:
         m = self.metric
         pct = f"{self.confidence:.0%}"
-        lines = [
-            f"study {self.study} · {m} ({self.direction}) · {_counts(self.counts)} · "
-            f"{self.repeats} seeds per evaluation",
-            "",
-        ]
+        seeds = (f" · {self.repeats} seeds per evaluation"
+                 if self.baseline is not None or self.stages or self.confirm is not None else "")
+        lines = [f"study {self.study} · {m} ({self.direction}) · {_counts(self.counts)}{seeds}",
+                 ""]
         if self.baseline is not None:
             lines.append(f"baseline     {_evaluation_line(self.baseline, m, self.confidence)}")
             lines.append(f"             {_params(self.baseline.params)}")
