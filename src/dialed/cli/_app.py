@@ -372,4 +372,5 @@ def delete(
         _note(f"deleted study {study!r} ({n} trials) from {redact_url(url)}")
 
 
+from dialed.cli import _dashboard as _dashboard  # noqa: E402  (registers dashboard, report)
 from dialed.cli import _workflow as _workflow  # noqa: E402  (registers the workflow commands)
