@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 #: The sampler a study uses when given none.
-DEFAULT_SAMPLER = "random"
+DEFAULT_SAMPLER = "auto"
 #: The pruner a study uses when given none.
 DEFAULT_PRUNER = "auto"
 
@@ -134,6 +134,9 @@ class Study:
         catch: Sequence[type[BaseException]] | type[BaseException] = (),
         callbacks: Sequence[Callable[[Study, TrialRecord], None]] = (),
         show_progress: bool = False,
+        executor: str = "local",
+        ray_address: str | None = None,
+        resources_per_trial: Mapping[str, Any] | None = None,
     ) -> None:
         """Run trials of ``objective`` until ``n_trials`` have run or ``timeout`` seconds passed.
 
@@ -141,12 +144,18 @@ class Study:
         exception types that fail a trial without stopping the study; any other exception
         fails the trial (its text stored) and propagates. Callbacks run after each trial, in
         the process that ran it, as ``callback(study, record)``.
+
+        ``executor="ray"`` runs each trial as a Ray task (at most ``n_jobs`` at once) on the
+        cluster at ``ray_address`` (a local Ray runtime when None), each asking for
+        ``resources_per_trial`` (default ``{"num_cpus": 1}``; ``num_gpus``, ``memory``,
+        ``resources`` too); callbacks then run here, as each task's trial ends.
         """
         bound = [_bind(cb, self) for cb in callbacks]
         optimize(
             self._ctx, objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
             catch=catch, callbacks=bound, show_progress=show_progress,
-            best_value=self._best_value_or_none,
+            best_value=self._best_value_or_none, executor=executor, ray_address=ray_address,
+            resources_per_trial=resources_per_trial,
         )
 
     def ask(self, fixed_params: Mapping[str, Any] | None = None) -> Trial:

@@ -136,5 +136,6 @@ def test_bad_values(values: Any, message: str) -> None:
 
 def test_describe() -> None:
     described = GridSampler({"lr": (0.1, 0.01)}, seed=3).describe()
-    assert described == {"name": "grid", "seed": 3, "shuffle": True, "values": {"lr": [0.1, 0.01]}}
+    assert described == {"name": "grid", "seed": 3,
+                         "options": {"shuffle": True, "values": {"lr": [0.1, 0.01]}}}
     json.dumps(described)

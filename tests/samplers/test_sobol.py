@@ -118,4 +118,5 @@ def test_empty_space() -> None:
 
 
 def test_describe() -> None:
-    assert SobolSampler(seed=5).describe() == {"name": "sobol", "seed": 5, "scramble": True}
+    assert SobolSampler(seed=5).describe() == {"name": "sobol", "seed": 5,
+                                               "options": {"scramble": True}}

@@ -7,13 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 from dialed.errors import ConfigError
+from dialed.samplers._auto import AutoSampler
 from dialed.samplers._base import History, Sampler
+from dialed.samplers._cmaes import CMAESSampler
 from dialed.samplers._grid import GridSampler
 from dialed.samplers._random import RandomSampler
 from dialed.samplers._sobol import SobolSampler
 from dialed.samplers._tpe import TPESampler
 
 __all__ = [
+    "AutoSampler",
+    "CMAESSampler",
     "GridSampler",
     "History",
     "RandomSampler",
@@ -29,6 +33,8 @@ _SAMPLERS: dict[str, Callable[..., Sampler]] = {
     "sobol": SobolSampler,
     "grid": GridSampler,
     "tpe": TPESampler,
+    "cmaes": CMAESSampler,
+    "auto": AutoSampler,
 }
 
 

@@ -85,7 +85,8 @@ class GridSampler(Sampler):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "shuffle": self._shuffle, "values": self.values}
+        return {**super().describe(),
+                "options": {"shuffle": self._shuffle, "values": self.values}}
 
     def _cells(self, space: Space) -> list[dict[str, Any]]:
         """Every cell, in the fixed order of :meth:`Space.grid` (the last parameter fastest)."""

@@ -99,7 +99,7 @@ class SobolSampler(Sampler):
             return qmc.Sobol(d, scramble=self._scramble, seed=gen)
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "scramble": self._scramble}
+        return {**super().describe(), "options": {"scramble": self._scramble}}
 
     # A lock cannot be pickled (process executors send samplers to workers); engines are a cache.
     def __getstate__(self) -> dict[str, Any]:
