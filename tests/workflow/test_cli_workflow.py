@@ -16,6 +16,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
+import dialed
 from dialed.cli import app
 
 MODULE = '''
@@ -187,8 +188,7 @@ def test_retune_runs_the_plan_with_the_registry_config_as_baseline(workdir: Path
     ["summary", "nope"], ["confirm", "nope"], ["verify", "nope"], ["promote", "nope", "--as", "x"],
 ])
 def test_an_unknown_study_is_one_line(workdir: Path, command: list[str]) -> None:
-    path, _ = write(workdir)
-    assert invoke("run", str(path), "--no-progress").exit_code == 0  # the database exists
+    dialed.create_study("other", storage="sqlite:///dialed.db")  # the database exists
     one_line_error(invoke(*command), "no study named 'nope'")
 
 
