@@ -1,0 +1,1 @@
+"""The bayesmark black-box optimisation benchmark: problems, methods, scoring, runner."""

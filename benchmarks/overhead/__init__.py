@@ -1,0 +1,1 @@
+"""Per-suggestion overhead of dialed samplers beside Optuna's."""
