@@ -156,11 +156,7 @@ class FanovaForest:
         ``max_trials`` of them when there are more). Parameters set in fewer than
         ``min_coverage`` of those trials, and parameters with a single value, are left out
         (listed in ``skipped``); trials missing a kept parameter are left out."""
-        names, x, y, skipped = _design(trials, space, metric, min_coverage)
-        if max_trials is not None and x.shape[0] > max_trials:
-            keep = np.sort(np.random.default_rng(seed).choice(x.shape[0], max_trials,
-                                                               replace=False))
-            x, y = x[keep], y[keep]
+        names, x, y, skipped = _design(trials, space, metric, min_coverage, max_trials, seed)
         if not names:
             raise NoTrialsError(
                 f"no parameter to assess: every parameter is constant or set in fewer than "
@@ -202,6 +198,24 @@ class FanovaForest:
             total += tree.marginal_on_grid(idx, centres)
         return total / len(self._trees)
 
+    def importance(self, space: Space, metric: str) -> Importance:
+        """Each parameter's main effect and each family's closed index (see the top)."""
+        params: dict[str, float] = {}
+        params_std: dict[str, float] = {}
+        for name in self.names:
+            params[name], params_std[name] = self.variance_fraction([name])
+        families: dict[str, float] = {}
+        families_std: dict[str, float] = {}
+        for family, members in space.families().items():
+            kept = [m for m in members if m in self.names]
+            if family and kept:
+                families[family], families_std[family] = self.variance_fraction(kept)
+        return Importance(
+            metric=metric, params=params, params_std=params_std, families=families,
+            families_std=families_std, n_trials=self.n_trials, n_trees=self.n_trees,
+            skipped=tuple(self.skipped),
+        )
+
     def _index(self, name: str) -> int:
         try:
             return self.names.index(name)
@@ -227,22 +241,7 @@ def param_importance(
     """
     forest = FanovaForest.from_trials(trials, space, metric, n_trees=n_trees,
                                       max_trials=max_trials, seed=seed)
-    params: dict[str, float] = {}
-    params_std: dict[str, float] = {}
-    for name in forest.names:
-        params[name], params_std[name] = forest.variance_fraction([name])
-    families: dict[str, float] = {}
-    families_std: dict[str, float] = {}
-    for family, members in space.families().items():
-        kept = [m for m in members if m in forest.names]
-        if not family or not kept:
-            continue
-        families[family], families_std[family] = forest.variance_fraction(kept)
-    return Importance(
-        metric=metric, params=params, params_std=params_std, families=families,
-        families_std=families_std, n_trials=forest.n_trials, n_trees=forest.n_trees,
-        skipped=tuple(forest.skipped),
-    )
+    return forest.importance(space, metric)
 
 
 # -- one tree ------------------------------------------------------------------------------------
@@ -328,7 +327,8 @@ class _Tree:
 
 # -- the design matrix ---------------------------------------------------------------------------
 def _design(
-    trials: Sequence[TrialRecord], space: Space, metric: str, min_coverage: float
+    trials: Sequence[TrialRecord], space: Space, metric: str, min_coverage: float,
+    max_trials: int | None, seed: int,
 ) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
     usable = [
         t for t in trials
@@ -350,6 +350,9 @@ def _design(
         else:
             names.append(name)
     rows = [t for t in usable if all(n in t.params for n in names)]
+    if max_trials is not None and len(rows) > max_trials:  # sample before encoding
+        keep = np.sort(np.random.default_rng(seed).choice(len(rows), max_trials, replace=False))
+        rows = [rows[i] for i in keep]
     sub = space.subset(names)
     x = np.array([sub.encode(t.params) for t in rows], dtype=float).reshape(len(rows), len(names))
     y = np.array([float(t.metrics[metric]) for t in rows])

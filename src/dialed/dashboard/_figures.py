@@ -41,6 +41,7 @@ from dialed.trial import TrialRecord, TrialState
 
 __all__ = [
     "MAX_POINTS",
+    "Values",
     "contour",
     "history",
     "importance_bars",
@@ -152,22 +153,29 @@ def _colorscale(metric: Metric) -> dict[str, Any]:
 
 
 # -- the values of one objective ---------------------------------------------------------------
-class _Values:
-    """The complete trials with a finite value of ``metric``, as arrays by trial number."""
+class Values:
+    """The complete trials with a finite value of ``metric``, as arrays by trial number.
+
+    Built once per study version and shared by the figures that plot ``metric``.
+    """
 
     def __init__(self, records: Sequence[TrialRecord], metric: Metric, metrics: MetricSet) -> None:
-        rows = []
+        self.metric = metric
+        name, constrained = metric.name, bool(metrics.constraints)
+        trials, values, feasible = [], [], []
         for t in records:
             if t.state is not TrialState.COMPLETE:
                 continue
-            v = t.metrics.get(metric.name)
+            v = t.metrics.get(name)
             if v is None or not math.isfinite(v):
                 continue
-            rows.append((t, float(v), metrics.feasible(t.metrics) if metrics.constraints else True))
-        self.trials = [r[0] for r in rows]
-        self.numbers = np.array([t.number for t in self.trials], dtype=np.int64)
-        self.values = np.array([r[1] for r in rows], dtype=float)
-        self.feasible = np.array([r[2] for r in rows], dtype=bool)
+            trials.append(t)
+            values.append(float(v))
+            feasible.append(metrics.feasible(t.metrics) if constrained else True)
+        self.trials = trials
+        self.numbers = np.array([t.number for t in trials], dtype=np.int64)
+        self.values = np.array(values, dtype=float)
+        self.feasible = np.array(feasible, dtype=bool)
         self.loss = -self.values if metric.direction == "maximize" else self.values.copy()
 
     def __len__(self) -> int:
@@ -184,8 +192,8 @@ class _Values:
 
 
 # -- history -----------------------------------------------------------------------------------
-def history(records: Sequence[TrialRecord], metrics: MetricSet, metric: Metric) -> Figure | None:
-    vals = _Values(records, metric, metrics)
+def history(vals: Values) -> Figure | None:
+    metric = vals.metric
     if not len(vals):
         return None
     loss = np.where(vals.feasible, vals.loss, np.inf)
@@ -221,9 +229,8 @@ def history(records: Sequence[TrialRecord], metrics: MetricSet, metric: Metric) 
 
 
 # -- parallel coordinates ----------------------------------------------------------------------
-def parallel(records: Sequence[TrialRecord], metrics: MetricSet, metric: Metric,
-             space: Space) -> Figure | None:
-    vals = _Values(records, metric, metrics)
+def parallel(vals: Values, space: Space) -> Figure | None:
+    metric = vals.metric
     names = _covered(space, vals.trials)
     if len(vals) < 2 or not names:
         return None
@@ -282,9 +289,8 @@ def _dimension(name: str, dist: Distribution, values: Sequence[Any]) -> dict[str
 
 
 # -- slices ------------------------------------------------------------------------------------
-def slices(records: Sequence[TrialRecord], metrics: MetricSet, metric: Metric,
-           space: Space) -> Figure | None:
-    vals = _Values(records, metric, metrics)
+def slices(vals: Values, space: Space) -> Figure | None:
+    metric = vals.metric
     names = _covered(space, vals.trials)[:MAX_SLICES]
     if not len(vals) or not names:
         return None
@@ -338,17 +344,21 @@ def slices(records: Sequence[TrialRecord], metrics: MetricSet, metric: Metric,
 
 
 # -- contour -----------------------------------------------------------------------------------
-def contour(records: Sequence[TrialRecord], metrics: MetricSet, metric: Metric, space: Space,
-            pair: Sequence[str], surface: np.ndarray | None) -> Figure | None:
+def contour(vals: Values, space: Space, pair: Sequence[str],
+            surface: np.ndarray | None) -> Figure | None:
     """The objective over two parameters: ``surface`` (shape ``(GRID, GRID)``, indexed by the
-    first and second parameter's cell in the unit square) or, without one, binned means."""
+    first and second parameter's cell in the unit square) or, without one, binned means of
+    (a sample of at most ``10 × MAX_POINTS``) trials."""
     if len(pair) != 2:
         return None
     a, b = pair
-    vals = _Values(records, metric, metrics)
+    metric = vals.metric
     rows = [i for i, t in enumerate(vals.trials) if a in t.params and b in t.params]
     if len(rows) < 2:
         return None
+    numbers = vals.numbers[rows]
+    sample = _sample(numbers, MAX_POINTS * 10 if surface is None else MAX_POINTS // 2)
+    rows = [r for r, keep in zip(rows, sample, strict=True) if keep]
     da, db = space[a], space[b]
     ua = np.array([da.to_unit(vals.trials[i].params[a]) for i in rows])
     ub = np.array([db.to_unit(vals.trials[i].params[b]) for i in rows])
@@ -359,7 +369,7 @@ def contour(records: Sequence[TrialRecord], metrics: MetricSet, metric: Metric, 
     else:
         z = surface.T  # plotly: z[row = y][column = x]
         how = "the random forest's marginal prediction over the other parameters"
-    keep = np.flatnonzero(_sample(vals.numbers[rows], MAX_POINTS // 2))
+    keep = np.flatnonzero(_sample(vals.numbers[rows], MAX_POINTS // 2))  # the markers
     data = [
         {
             "type": "contour", "x": centres.tolist(), "y": centres.tolist(),
@@ -383,7 +393,7 @@ def contour(records: Sequence[TrialRecord], metrics: MetricSet, metric: Metric, 
         showlegend=False, height=440,
     )
     return {"data": data, "layout": layout,
-            "note": f"{text(a)} × {text(b)}: {how}"}
+            "note": f"{a} × {b}: {how}"}  # notes are shown as text: not escaped
 
 
 def _binned_means(ua: np.ndarray, ub: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -291,24 +291,26 @@ class Dashboard:
         primary = metrics.primary
         figures: dict[str, dict[str, Any] | None] = {}
         titles: dict[str, str] = {}
+        values = {m.name: fig.Values(records, m, metrics) for m in metrics.objectives}
         for i, m in enumerate(metrics.objectives):
             key = "history" if i == 0 else f"history:{m.name}"
-            figures[key] = fig.history(records, metrics, m)
+            figures[key] = fig.history(values[m.name])
             titles[key] = "optimization history" + ("" if i == 0 else f": {m.name}")
+        vals = values[primary.name]
         figures["pareto"] = fig.pareto(records, metrics)
         titles["pareto"] = "Pareto front"
         imp = self._importance_for(st, records) if self._importance else None
         figures["importance"] = None if imp is None else imp.figure
         titles["importance"] = f"parameter importance for {primary.name}"
         pair = imp.pair if imp is not None and imp.pair else _first_two(space)
-        figures["contour"] = fig.contour(records, metrics, primary, space, pair,
+        figures["contour"] = fig.contour(vals, space, pair,
                                          None if imp is None else imp.surface)
         titles["contour"] = "contour of the two most important parameters"
         figures["intermediate"] = fig.intermediate(records, primary, _step_name(attrs))
         titles["intermediate"] = "intermediate values (pruned runs marked)"
-        figures["parallel"] = fig.parallel(records, metrics, primary, space)
+        figures["parallel"] = fig.parallel(vals, space)
         titles["parallel"] = "parallel coordinates"
-        figures["slices"] = fig.slices(records, metrics, primary, space)
+        figures["slices"] = fig.slices(vals, space)
         titles["slices"] = f"slices: {primary.name} against each parameter"
         figures["timeline"] = fig.timeline(records, time.time())
         titles["timeline"] = "timeline of trials by worker"
