@@ -327,3 +327,25 @@ def test_bad_name_creates_no_database(tmp_path: object) -> None:
     with pytest.raises(dialed.ConfigError, match="study name"):
         dialed.create_study("no spaces allowed", storage=f"sqlite:///{db}")
     assert not db.exists()
+
+
+def test_batch_ask_shows_running_trials_to_the_sampler() -> None:
+    seen: list[list[dict[str, object]]] = []
+
+    class Spy(dialed.samplers.RandomSampler):
+        def suggest(self, history, space, number):  # type: ignore[no-untyped-def]
+            seen.append([dict(t.params) for t in history.running])
+            return super().suggest(history, space, number)
+
+    study = dialed.create_study("batch", sampler=Spy(seed=0),
+                                space={"x": {"type": "float", "low": 0, "high": 1}})
+    space = study.space
+    asked = []
+    for _ in range(3):
+        t = study.ask()
+        t.suggest_space(space)
+        asked.append(t)
+    assert [len(s) for s in seen] == [0, 1, 2]
+    assert seen[2] == [asked[0].params, asked[1].params]
+    for t in asked:
+        study.tell(t, t.params["x"])

@@ -160,6 +160,10 @@ class Study:
 
     def ask(self, fixed_params: Mapping[str, Any] | None = None) -> Trial:
         """Start a trial by hand (an enqueued one first); finish it with :meth:`tell`."""
+        for earlier in self._asked.values():
+            # trials asked before and not told yet: store what they were given, so that the
+            # sampler sees them as running points (constant liar / kriging believer)
+            earlier.flush()
         if fixed_params is None:
             enqueue_sampler_queue(self._ctx, self._cache)
         runner = start_trial(self._ctx, self._cache, fixed=fixed_params)

@@ -8,6 +8,8 @@ order, so each refresh reads the running trials and the new ones, not the whole 
 
 from __future__ import annotations
 
+import heapq
+
 from dialed.metrics import MetricSet
 from dialed.samplers import History
 from dialed.space import Space
@@ -27,6 +29,7 @@ class HistoryCache:
         self._watermark: int | None = None
         self._space = Space()
         self._space_dict: dict[str, dict[str, object]] = {}
+        self._ordered: tuple[TrialRecord, ...] = ()
 
     @property
     def space(self) -> Space:
@@ -47,11 +50,14 @@ class HistoryCache:
         fetched = self._storage.get_trials(self._study_id, min_trial_id=self._watermark)
         self._live = {}
         names: set[str] = set()
+        new: list[TrialRecord] = []
         for rec in fetched:
             names.update(rec.params)
             if rec.state.finished:
+                if rec.trial_id not in self._finished:
+                    new.append(rec)
                 self._finished[rec.trial_id] = rec
-            else:
+            elif rec.state.value != "waiting":
                 self._live[rec.trial_id] = rec
         if self._live:
             self._watermark = min(self._live)
@@ -59,9 +65,23 @@ class HistoryCache:
             self._watermark = max(r.trial_id for r in fetched) + 1
         if not names <= set(self._space):
             self.refresh_space()
-        trials = sorted(
-            (t for t in (*self._finished.values(), *self._live.values())
-             if t.trial_id != exclude_trial_id and t.state.value != "waiting"),
-            key=lambda t: t.number,
-        )
-        return History(space=self._space, metrics=self._metrics, trials=tuple(trials))
+        if new:  # finished trials never change: order them only when new ones arrive
+            new.sort(key=_number)
+            if not self._ordered or new[0].number > self._ordered[-1].number:
+                self._ordered += tuple(new)  # the usual case: they finished in order
+            else:
+                self._ordered = tuple(sorted(self._finished.values(), key=_number))
+        live = sorted(self._live.values(), key=_number)
+        if live and self._ordered and live[0].number < self._ordered[-1].number:
+            trials = tuple(heapq.merge(self._ordered, live, key=_number))
+        else:
+            trials = self._ordered + tuple(live)
+        if exclude_trial_id is not None and (
+            exclude_trial_id in self._live or exclude_trial_id in self._finished
+        ):
+            trials = tuple(t for t in trials if t.trial_id != exclude_trial_id)
+        return History(space=self._space, metrics=self._metrics, trials=trials)
+
+
+def _number(trial: TrialRecord) -> int:
+    return trial.number

@@ -43,6 +43,7 @@ class AutoPruner(Pruner):
         self._metrics: MetricSet | None = None
         self._inner: Pruner | None = None
         self._decision: dict[str, Any] | None = None
+        self._scanned = 0
 
     def bind(self, resource: Resource | None, metrics: MetricSet) -> None:
         super().bind(resource, metrics)
@@ -50,6 +51,7 @@ class AutoPruner(Pruner):
         self._metrics = metrics
         self._inner = None
         self._decision = None
+        self._scanned = 0
 
     @property
     def chosen(self) -> Pruner | None:
@@ -88,7 +90,14 @@ class AutoPruner(Pruner):
     def _active(self, history: History) -> Pruner | None:
         if self._inner is not None:
             return self._inner
-        if any(t.intermediate for t in history.trials):
+        # finished trials never change: look again only from the first one that was not
+        # finished at the last look (O(new trials) per call, not O(history))
+        trials = history.trials
+        start = self._scanned if len(trials) >= self._scanned else 0
+        self._scanned = next(
+            (i for i in range(start, len(trials)) if not trials[i].state.finished), len(trials)
+        )
+        if any(t.intermediate for t in trials[start:]):
             return self._choose(self._metrics or history.metrics)
         return None
 

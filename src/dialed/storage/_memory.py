@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -349,9 +350,11 @@ class MemoryStorage(Storage):
         wanted = None if states is None else set(states)
         with self._lock:
             self._study(study_id)
+            ids = self._by_study[study_id]  # ids rise with numbers: skip the older ones
+            start = 0 if min_trial_id is None else bisect.bisect_left(ids, min_trial_id)
             return [
                 _snapshot(self._trials[t])
-                for t in self._by_study[study_id]
+                for t in ids[start:]
                 if (wanted is None or self._trials[t].state in wanted)
                 and (min_trial_id is None or t >= min_trial_id)
             ]
