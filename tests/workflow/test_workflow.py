@@ -80,6 +80,7 @@ def test_the_baseline_is_evaluated_first_with_fresh_seeds(staged: Any) -> None:
     first = study.trials[:5]
     assert [t.number for t in first] == list(base.trials) == [0, 1, 2, 3, 4]
     assert all(t.system_attrs["role"] == "baseline" for t in first)
+    assert [t.system_attrs["repeat"] for t in first] == [0, 1, 2, 3, 4]
     assert len({t.seed for t in first}) == 5  # a fresh seed per repeat
     assert base.mean("loss") == pytest.approx(truth(BASELINE), abs=3 * NOISE)
 

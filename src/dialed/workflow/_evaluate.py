@@ -1,10 +1,12 @@
 """Repeated evaluations of fixed configurations, as ordinary trials of the study.
 
 A workflow step that evaluates configurations (the baseline, a stage's candidate, the top
-configurations in confirm) enqueues one WAITING trial per configuration and repeat, all in one
-transaction guarded by a study attribute, and tags them with system attributes::
+configurations in confirm) enqueues one WAITING trial per configuration and repeat (one
+transaction per repeat, each guarded by a study attribute) and tags them with system
+attributes::
 
-    {"role": "baseline" | "stage" | "confirm", "step": "baseline" | "stage:2" | "confirm:1"}
+    {"role": "baseline" | "stage" | "confirm", "step": "baseline" | "stage:2" | "confirm:1",
+     "repeat": 0, 1, ...}
 
 It then runs them with the study's own engine (its executor, heartbeats and ``n_jobs``), so
 each repeat is a trial with its own recorded seed (derived from the study seed and the trial
@@ -26,6 +28,7 @@ from dialed.study import Study
 from dialed.trial import Trial, TrialRecord, TrialState
 
 __all__ = [
+    "REPEAT",
     "ROLE",
     "STEP",
     "DeclaredFirst",
@@ -39,6 +42,8 @@ __all__ = [
 ROLE = "role"
 #: System attribute naming the workflow step a trial belongs to.
 STEP = "step"
+#: System attribute numbering an evaluation's repeats (0, 1, ...).
+REPEAT = "repeat"
 
 Objective = Callable[[Trial], Any]
 
@@ -113,13 +118,15 @@ def evaluate(
     keys = [params_key(c) for c in configs]
     if len(set(keys)) != len(keys):
         raise WorkflowError(f"{step}: the configurations to evaluate are not distinct")
-    queue = [dict(c) for c in configs for _ in range(repeats)]
-    study.storage.enqueue_trials(
-        study.study_id, queue, once_key=f"workflow:queued:{once or step}",
-        system_attrs={ROLE: role, STEP: step, "repeats": repeats},
-    )
+    for k in range(repeats):  # repeat k of every configuration, then k + 1: balanced on a crash
+        study.storage.enqueue_trials(
+            study.study_id, [dict(c) for c in configs],
+            once_key=f"workflow:queued:{once or step}:{k}",
+            system_attrs={ROLE: role, STEP: step, REPEAT: k},
+        )
+    queue = len(configs) * repeats
     runner = Study(dataclasses.replace(study.context, sampler=FixedSampler()))
-    for _ in range(len(queue) + 1):
+    for _ in range(queue + 1):
         waiting = [
             t for t in study.get_trials([TrialState.WAITING]) if t.system_attrs.get(STEP) == step
         ]
