@@ -155,7 +155,7 @@ class FanovaForest:
         """Fit to the complete trials with a finite ``metric`` (a seeded sample of
         ``max_trials`` of them when there are more). Parameters set in fewer than
         ``min_coverage`` of those trials, and parameters with a single value, are left out
-        (listed in ``skipped``); trials missing a kept parameter are left out."""
+        (listed in ``skipped``); then trials missing a kept parameter are left out."""
         names, x, y, skipped = _design(trials, space, metric, min_coverage, max_trials, seed)
         if not names:
             raise NoTrialsError(
@@ -342,6 +342,10 @@ def _design(
             f"parameter importance needs at least {MIN_TRIALS} {what} with a finite "
             f"{metric!r}, got {len(usable)}"
         )
+    if max_trials is not None and len(usable) > max_trials:  # sample before anything else
+        keep = np.sort(np.random.default_rng(seed).choice(len(usable), max_trials,
+                                                          replace=False))
+        usable = [usable[i] for i in keep]
     names, skipped = [], []
     for name, dist in space.items():
         covered = sum(1 for t in usable if name in t.params)
@@ -350,9 +354,6 @@ def _design(
         else:
             names.append(name)
     rows = [t for t in usable if all(n in t.params for n in names)]
-    if max_trials is not None and len(rows) > max_trials:  # sample before encoding
-        keep = np.sort(np.random.default_rng(seed).choice(len(rows), max_trials, replace=False))
-        rows = [rows[i] for i in keep]
     sub = space.subset(names)
     x = np.array([sub.encode(t.params) for t in rows], dtype=float).reshape(len(rows), len(names))
     y = np.array([float(t.metrics[metric]) for t in rows])

@@ -8,10 +8,16 @@ runs they are rebuilt at most every ``max(PLOT_INTERVAL, 3 × the last build's t
 and the previous ones are served (marked with their own version) in between. Parameter
 importance is refitted when the number of complete trials has grown by 5 % (or 30 seconds
 after any change), on a sample of at most ``IMPORTANCE_TRIALS`` trials.
+
+The first read of a big study takes seconds (the storage decodes every record). The overview,
+which a study page asks for first, does not wait for it longer than ``QUICK_WAIT``: it answers
+from the storage's aggregates (counts, last activity, the indexed best trial) while the read
+goes on in a background thread; the plots and the table wait for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -32,6 +38,8 @@ from dialed.trial import TrialRecord, TrialState
 __all__ = ["Dashboard", "NotFound"]
 
 PLOT_INTERVAL = 2.0
+#: How long the overview waits for a study's first read before answering from aggregates.
+QUICK_WAIT = 0.5
 IMPORTANCE_TRIALS = 1000
 IMPORTANCE_TREES = 32
 PER_PAGE = 50
@@ -70,6 +78,8 @@ class _Study:
     plots_at: float = 0.0
     plots_seconds: float = 0.0
     importance: _Importance | None = None
+    loading: bool = False
+    loaded: threading.Event = field(default_factory=threading.Event)
 
 
 class Dashboard:
@@ -82,6 +92,9 @@ class Dashboard:
         self._importance = importance
         self._studies: dict[str, _Study] = {}
         self._lock = threading.Lock()
+        if importance:  # importing scikit-learn takes a second: not on a page's request
+            threading.Thread(target=_import_sklearn, daemon=True,
+                             name="dialed-dashboard-import").start()
 
     # -- the studies list ------------------------------------------------------------------
     def studies(self) -> dict[str, Any]:
@@ -89,8 +102,12 @@ class Dashboard:
         return {"storage": self.storage.shown_url, "studies": rows, "now": time.time()}
 
     # -- one study ---------------------------------------------------------------------------
-    def _study(self, name: str) -> tuple[_Study, dict[str, Any]]:
-        """The study's cache (refreshed) and its attributes; NotFound if there is none."""
+    def _study(self, name: str, *, wait: bool = True) -> tuple[_Study, dict[str, Any]]:
+        """The study's cache (refreshed) and its attributes; NotFound if there is none.
+
+        With ``wait=False`` a study whose trials were never read is not read now: its first
+        read starts in the background (see :meth:`overview`) and ``st.trials.version`` is 0.
+        """
         try:
             record = self.storage.get_study(name)
         except StorageError as exc:
@@ -103,6 +120,15 @@ class Dashboard:
                             LiveTrials(self.storage, record.study_id,
                                        min_interval=self._min_interval))
                 self._studies[name] = st
+            first = st.trials.version == 0
+            if first and not wait and not st.loading:
+                st.loading = True
+                threading.Thread(target=self._load, args=(name, st), daemon=True,
+                                 name=f"dialed-dashboard-load-{st.study_id}").start()
+        if first and not wait and not st.loaded.wait(QUICK_WAIT):
+            if st.space_version < 0:
+                st.space = Space(self.storage.get_space(st.study_id))
+            return st, dict(record.attrs)
         try:
             version = st.trials.refresh()
         except StorageError as exc:
@@ -113,6 +139,36 @@ class Dashboard:
             st.space = Space(self.storage.get_space(st.study_id))
             st.space_version = version
         return st, dict(record.attrs)
+
+    def _load(self, name: str, st: _Study) -> None:
+        """The first read of a study's trials, in the background."""
+        try:
+            st.trials.refresh(force=True)
+        except StorageError:
+            with self._lock:
+                if self._studies.get(name) is st:
+                    self._studies.pop(name, None)
+        finally:
+            st.loading = False
+            st.loaded.set()
+
+    def _quick_summary(self, st: _Study) -> dict[str, Any]:
+        """The summary from the storage's own aggregates, while the trials are being read."""
+        summary = next((s for s in self.storage.list_studies() if s.study_id == st.study_id),
+                       None)
+        counts = {k: int((summary.counts if summary else {}).get(k, 0)) for k in views.STATES}
+        best = None
+        primary = st.metrics.primary
+        if not st.metrics.constraints and not st.metrics.multi_objective:
+            rec = self.storage.best_trial(st.study_id, primary.name, str(primary.direction))
+            if rec is not None:
+                best = {"number": rec.number,
+                        "metrics": {k: fig.num(v) for k, v in rec.metrics.items()},
+                        "params": dict(rec.params)}
+        return {"version": 0, "loading": True, "counts": counts,
+                "n_trials": sum(counts.values()),
+                "last_activity": None if summary is None else summary.last_activity,
+                "best": best}
 
     def _summary(self, st: _Study) -> dict[str, Any]:
         """Counts, best and last activity at the study's current version (cached)."""
@@ -139,7 +195,11 @@ class Dashboard:
         return out
 
     def overview(self, name: str) -> dict[str, Any]:
-        st, attrs = self._study(name)
+        """The study page's header and facts. It never waits for a big study's first read:
+        until its trials are in memory the numbers come from the storage's aggregates
+        (``"loading": true``) and the read goes on in the background."""
+        st, attrs = self._study(name, wait=False)
+        summary = self._quick_summary(st) if st.trials.version == 0 else self._summary(st)
         return {
             "name": st.name,
             "storage": self.storage.shown_url,
@@ -152,7 +212,7 @@ class Dashboard:
             "settings": views.attr_rows(attrs, views.SETTINGS_KEYS),
             "workflow": views.workflow_sections(attrs),
             "load_seconds": st.trials.load_seconds,
-            **self._summary(st),
+            **summary,
         }
 
     def since(self, name: str, version: int) -> dict[str, Any]:
@@ -359,6 +419,11 @@ class Dashboard:
                                      imp.families_std, note)
         st.importance = _Importance(n, now, figure, pair, surface)
         return st.importance
+
+
+def _import_sklearn() -> None:
+    with contextlib.suppress(ImportError):  # without it importance is left out, with a note
+        import sklearn.ensemble  # noqa: F401
 
 
 def _thinned(t: TrialRecord, limit: int) -> TrialRecord:

@@ -67,6 +67,9 @@ class ReadOnlyStorage:
     def get_trial(self, trial_id: int) -> TrialRecord:
         return self._storage.get_trial(trial_id)
 
+    def best_trial(self, study_id: int, metric: str, direction: str) -> TrialRecord | None:
+        return self._storage.best_trial(study_id, metric, direction)
+
     def close(self) -> None:
         self._storage.close()
 

@@ -98,6 +98,11 @@
     state.primary = o.primary;
     state.version = o.version;
     D.renderSummary(o, o.primary);
+    if (o.loading) {
+      const status = document.getElementById("plots-status");
+      if (status) status.textContent = "reading " + o.n_trials.toLocaleString() +
+        " trials from the storage (the first time only)…";
+    }
     await Promise.all([loadTable(), loadPlots()]);
     setTimeout(poll, POLL_MS);
   }
