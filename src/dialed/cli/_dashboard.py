@@ -49,8 +49,7 @@ def dashboard(
         _note(f"dialed dashboard of {redact_url(url)} (read-only); Ctrl-C stops it")
         if server.token is not None and token is None:
             _note("access token generated for this server (anything but loopback needs one)")
-        typer.echo(server.url)
-        server.run()
+        server.run(announce=typer.echo)  # prints the URL once the server accepts requests
 
 
 @app.command()

@@ -58,9 +58,18 @@ class DashboardServer:
         base = f"http://{shown}:{self.port}/"
         return base + (f"?token={self.token}" if self.token else "")
 
-    def run(self) -> None:
-        """Serve until interrupted."""
-        self._server.run()
+    def run(self, announce: Callable[[str], None] | None = None) -> None:
+        """Serve until Ctrl-C; ``announce`` gets :attr:`url` once connections are accepted."""
+        self.start()
+        if announce is not None:
+            announce(self.url)
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def start(self, timeout: float = 10.0) -> DashboardServer:
         """Serve from a daemon thread; returns once the server accepts connections."""
@@ -83,9 +92,7 @@ class DashboardServer:
 def serve(storage: str | Storage, *, host: str = "127.0.0.1", port: int = 8080,
           token: str | None = None, announce: Callable[[str], None] = print) -> None:
     """Serve the dashboard until Ctrl-C; ``announce`` receives the URL to open."""
-    server = DashboardServer(storage, host=host, port=port, token=token)
-    announce(server.url)
-    server.run()
+    DashboardServer(storage, host=host, port=port, token=token).run(announce)
 
 
 def _free_port(host: str) -> int:

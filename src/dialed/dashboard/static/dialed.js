@@ -158,6 +158,14 @@
   /* All figures of a plots payload {order, titles, figures}, as cards in `container`. */
   function renderFigures(container, plots, onPoint) {
     const seen = new Set();
+    let empty = container.querySelector(".plots-empty");
+    if (!plots.order.length && !empty) {
+      empty = el("p", {class: "muted plots-empty",
+        text: "nothing to plot yet: no trial has finished with a value"});
+      container.appendChild(empty);
+    } else if (plots.order.length && empty) {
+      empty.remove();
+    }
     for (const key of plots.order) {
       seen.add(key);
       const figure = plots.figures[key];
