@@ -157,12 +157,14 @@ def test_workflow_records_are_shown_in_the_order_of_the_procedure() -> None:
         "workflow:stage:2": {"name": "optimizer", "gain": {"mean": 0.1, "low": 0.05}},
         "workflow:baseline": {"params": {"lr": 0.01}, "values": {"loss": [0.5, 0.6]}},
         "workflow:something-new": [1, 2, 3],
+        "workflow:queued:stage:1:abc:0": {"n": 1},  # bookkeeping: not shown
+        "tradeoff": {"rule": "best acc", "trial": 4},
         "sampler": {"name": "tpe"},
     }
     sections = views.workflow_sections(attrs)
     assert [s["key"] for s in sections] == [
         "workflow:baseline", "workflow:stage:2", "workflow:stage:10", "workflow:verify:1",
-        "workflow:something-new"]
+        "workflow:something-new", "tradeoff"]
     assert sections[0]["title"] == "baseline"
     assert {"key": "values.loss", "value": "[0.5, 0.6]"} in sections[0]["rows"]
     assert {"key": "gain.low", "value": "0.05"} in sections[1]["rows"]

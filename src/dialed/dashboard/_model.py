@@ -79,6 +79,7 @@ class _Study:
     plots_seconds: float = 0.0
     importance: _Importance | None = None
     loading: bool = False
+    workflow_text: tuple[int, str | None] | None = None
     loaded: threading.Event = field(default_factory=threading.Event)
 
 
@@ -211,9 +212,47 @@ class Dashboard:
             "notes": views.user_rows(attrs),
             "settings": views.attr_rows(attrs, views.SETTINGS_KEYS),
             "workflow": views.workflow_sections(attrs),
+            "workflow_summary": self._workflow_summary(st, attrs),
+            "registry": self._registry(st),
             "load_seconds": st.trials.load_seconds,
             **summary,
         }
+
+    def _workflow_summary(self, st: _Study, attrs: Mapping[str, Any]) -> str | None:
+        """What ``dialed summary`` prints (baseline, best and targets, stages with attributed
+        gains, confirm intervals, the locked test's gap), for a study the workflow ran.
+
+        Computed through the read-only storage, once per version; None when the study has
+        no workflow records or the summary cannot be made without writing."""
+        if not any(k.startswith(views.WORKFLOW_PREFIX) for k in attrs):
+            return None
+        version = st.trials.version
+        if st.workflow_text is not None and st.workflow_text[0] == version:
+            return st.workflow_text[1]
+        text: str | None = None
+        try:
+            from dialed.study import load_study
+            from dialed.workflow import summarize
+
+            text = summarize(load_study(st.name, storage=self.storage)).to_text()
+        except Exception:  # the workflow's own error, or a write refused: show the records only
+            text = None
+        st.workflow_text = (version, text)
+        return text
+
+    def _registry(self, st: _Study) -> list[dict[str, Any]]:
+        """The registry's versions of the configurations promoted from this study (all of
+        them on the registry's own page), each with the parameters it changed."""
+        try:
+            from dialed.workflow import REGISTRY_STUDY, diff_params
+        except ImportError:
+            return []
+        try:
+            record = self.storage.get_study(REGISTRY_STUDY)
+        except StorageError:
+            return []
+        mine = None if st.name == REGISTRY_STUDY else st.name
+        return views.registry_history(record.attrs, mine, diff_params)
 
     def since(self, name: str, version: int) -> dict[str, Any]:
         """What changed after ``version``: the summary and the changed trials' table rows

@@ -1,10 +1,10 @@
 """What the dashboard reads: a storage it can only read, and each study's trials kept live.
 
-:class:`ReadOnlyStorage` exposes the reads of a :class:`~dialed.storage.Storage` and nothing
-else, so no page or API route can change a study. An SQLite file is checked before it is
-opened (through SQLite's own read-only mode): a missing file or one without dialed's tables is
-refused instead of being created. Reads on SQLite run in WAL mode and take no write lock, so a
-running study is never held up by the dashboard.
+:class:`ReadOnlyStorage` passes the reads of a :class:`~dialed.storage.Storage` through and
+refuses every write, so no page or API route can change a study. An SQLite file is checked
+before it is opened (through SQLite's own read-only mode): a missing file or one without
+dialed's tables is refused instead of being created. Reads on SQLite run in WAL mode and take
+no write lock, so a running study is never held up by the dashboard.
 
 :class:`LiveTrials` keeps one study's trials in memory and refreshes them with three small
 reads: the trials created since the last refresh (``get_trials(min_trial_id=...)``), the ones
@@ -20,8 +20,9 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from dialed.errors import StorageError
 from dialed.storage import Storage, StudyRecord, StudySummary, open_storage, redact_url
@@ -36,24 +37,41 @@ _CHANGELOG = 256
 _MAX_SINGLE_READS = 64
 
 
-class ReadOnlyStorage:
-    """The read methods of a storage; ``shown_url`` is its URL with any password hidden."""
+class ReadOnlyStorage(Storage):
+    """A storage that reads through to another and refuses every write.
+
+    The dashboard holds only this, so no route can change a study; and library code that
+    takes a storage (``load_study``, the workflow's summary) can be given it safely: a write
+    it attempts raises :class:`~dialed.errors.StorageError` instead of happening.
+    ``shown_url`` is the URL with any password hidden.
+    """
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
+        self.url = storage.url
         self.shown_url = redact_url(storage.url) if storage.url else "memory (this process)"
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyStorage({self.shown_url!r})"
+
+    # -- reads -------------------------------------------------------------------------------
+    def get_study(self, name: str) -> StudyRecord:
+        return self._storage.get_study(name)
 
     def list_studies(self) -> list[StudySummary]:
         return self._storage.list_studies()
 
-    def get_study(self, name: str) -> StudyRecord:
-        return self._storage.get_study(name)
-
-    def get_study_attrs(self, study_id: int) -> dict[str, object]:
+    def get_study_attrs(self, study_id: int) -> dict[str, Any]:
         return self._storage.get_study_attrs(study_id)
 
-    def get_space(self, study_id: int) -> dict[str, dict[str, object]]:
+    def get_space(self, study_id: int) -> dict[str, dict[str, Any]]:
         return self._storage.get_space(study_id)
+
+    def get_trial(self, trial_id: int) -> TrialRecord:
+        return self._storage.get_trial(trial_id)
+
+    def get_trial_by_number(self, study_id: int, number: int) -> TrialRecord:
+        return self._storage.get_trial_by_number(study_id, number)
 
     def get_trials(
         self,
@@ -64,8 +82,8 @@ class ReadOnlyStorage:
     ) -> list[TrialRecord]:
         return self._storage.get_trials(study_id, states=states, min_trial_id=min_trial_id)
 
-    def get_trial(self, trial_id: int) -> TrialRecord:
-        return self._storage.get_trial(trial_id)
+    def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
+        return self._storage.count_trials(study_id, states)
 
     def best_trial(self, study_id: int, metric: str, direction: str) -> TrialRecord | None:
         return self._storage.best_trial(study_id, metric, direction)
@@ -73,12 +91,75 @@ class ReadOnlyStorage:
     def close(self) -> None:
         self._storage.close()
 
+    # -- writes: refused ---------------------------------------------------------------------
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise StorageError(f"{self.shown_url} is open read-only here (the dashboard never "
+                           "writes to a study)")
+
+    def create_study(self, name: str, *, metrics: Mapping[str, str], seed: int,
+                     attrs: Mapping[str, Any] | None = None) -> StudyRecord:
+        self._refuse()
+
+    def delete_study(self, name: str) -> None:
+        self._refuse()
+
+    def set_study_attr(self, study_id: int, key: str, value: Any) -> None:
+        self._refuse()
+
+    def set_study_attr_if_absent(self, study_id: int, key: str, value: Any) -> bool:
+        self._refuse()
+
+    def register_params(self, study_id: int, distributions: Mapping[str, Mapping[str, Any]]
+                        ) -> dict[str, dict[str, Any]]:
+        self._refuse()
+
+    def create_trial(self, study_id: int, *, state: TrialState = TrialState.RUNNING,
+                     params: Mapping[str, Any] | None = None, worker: str | None = None,
+                     environment: Mapping[str, Any] | None = None,
+                     system_attrs: Mapping[str, Any] | None = None) -> TrialRecord:
+        self._refuse()
+
+    def enqueue_trials(self, study_id: int, params_list: Sequence[Mapping[str, Any]], *,
+                       once_key: str | None = None,
+                       system_attrs: Mapping[str, Any] | None = None) -> int:
+        self._refuse()
+
+    def claim_trial(self, study_id: int, *, worker: str,
+                    environment: Mapping[str, Any] | None = None) -> TrialRecord | None:
+        self._refuse()
+
+    def update_trial(self, trial_id: int, *, params: Mapping[str, Any] | None = None,
+                     user_attrs: Mapping[str, Any] | None = None,
+                     system_attrs: Mapping[str, Any] | None = None) -> None:
+        self._refuse()
+
+    def report(self, trial_id: int, step: int, value: float) -> None:
+        self._refuse()
+
+    def heartbeat(self, trial_id: int) -> None:
+        self._refuse()
+
+    def finish_trial(self, trial_id: int, state: TrialState, *,
+                     metrics: Mapping[str, float] | None = None,
+                     params: Mapping[str, Any] | None = None, error: str | None = None,
+                     wall_seconds: float | None = None, cpu_seconds: float | None = None,
+                     peak_memory_mb: float | None = None,
+                     user_attrs: Mapping[str, Any] | None = None,
+                     system_attrs: Mapping[str, Any] | None = None) -> TrialRecord:
+        self._refuse()
+
+    def fail_stale_trial(self, trial_id: int, *, reason: str, retry: bool,
+                         max_retries: int) -> TrialRecord | None:
+        self._refuse()
+
 
 def open_read_only(storage: str | Storage | None) -> ReadOnlyStorage:
     """Open a storage URL (or wrap a storage) for reading only; StorageError if there is none.
 
     An SQLite URL must name an existing file that holds dialed's tables: nothing is created.
     """
+    if isinstance(storage, ReadOnlyStorage):
+        return storage
     if isinstance(storage, Storage):
         return ReadOnlyStorage(storage)
     if storage is None or storage == "memory":

@@ -30,6 +30,7 @@ __all__ = [
     "columns",
     "counts",
     "parse_filter",
+    "registry_history",
     "study_row",
     "study_state",
     "table_rows",
@@ -41,6 +42,9 @@ STATES = tuple(s.value for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialSt
                                  TrialState.RUNNING, TrialState.WAITING))
 USER_PREFIX = "user:"
 WORKFLOW_PREFIX = "workflow:"
+QUEUED_PREFIX = "workflow:queued:"
+#: Where a recommended trade-off is recorded (dialed.analysis.tradeoff).
+TRADEOFF_KEY = "tradeoff"
 #: Study attributes shown as the study's settings (written by create_study).
 SETTINGS_KEYS = ("sampler", "pruner", "resource", "settings")
 _MAX_ROWS_PER_SECTION = 300
@@ -174,13 +178,62 @@ def workflow_sections(attrs: Mapping[str, Any]) -> list[dict[str, Any]]:
     Each section is ``{"key", "title", "rows": [{"key", "value"}]}``: the attribute flattened
     to text rows, so that any record the workflow stores (now or later) is shown, field by field.
     """
-    keys = [k for k in attrs if k.startswith(WORKFLOW_PREFIX)]
+    keys = [k for k in attrs if k.startswith(WORKFLOW_PREFIX)
+            and not k.startswith(QUEUED_PREFIX)]  # the workflow's own bookkeeping
     sections = []
     for key in sorted(keys, key=_workflow_order):
         rest = key[len(WORKFLOW_PREFIX):]
         sections.append({"key": key, "title": _workflow_title(rest),
                          "rows": _flatten(attrs[key], "")})
+    if TRADEOFF_KEY in attrs:
+        sections.append({"key": TRADEOFF_KEY, "title": "trade-off: the recommended trial",
+                         "rows": _flatten(attrs[TRADEOFF_KEY], "")})
     return sections
+
+
+def registry_history(attrs: Mapping[str, Any], study: str | None,
+                     diff: Callable[[Mapping[str, Any], Mapping[str, Any]],
+                                    Mapping[str, tuple[Any, Any]]]) -> list[dict[str, Any]]:
+    """The registry's versions (``registry:NAME:000001`` ...), each with what it changed.
+
+    ``attrs`` are the registry study's attributes; with ``study``, only the names with a
+    version promoted from that study are listed (all their versions, for the diffs).
+    """
+    versions: dict[str, list[tuple[int, Mapping[str, Any]]]] = {}
+    for key, value in attrs.items():
+        parts = key.split(":")
+        if (len(parts) == 3 and parts[0] == "registry" and parts[2].isdigit()
+                and isinstance(value, Mapping)):
+            versions.setdefault(parts[1], []).append((int(parts[2]), value))
+    out = []
+    for name in sorted(versions):
+        history = sorted(versions[name], key=lambda v: v[0])
+        if study is not None and not any(v.get("study") == study for _, v in history):
+            continue
+        previous: Mapping[str, Any] = {}
+        for number, v in history:
+            raw = v.get("params")
+            params: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+            changes = [{"param": k, "old": label(a) if k in previous else "–", "new": label(b)}
+                       for k, (a, b) in diff(previous, params).items()]
+            origin = v.get("source") or ""
+            if v.get("study") is not None:
+                origin = f"{v.get('study')} trial {v.get('trial')} ({origin})"
+            if v.get("rollback_to") is not None:
+                origin = f"rollback to version {v.get('rollback_to')}"
+            test = v.get("test") if isinstance(v.get("test"), Mapping) else None
+            out.append({
+                "name": name, "version": number, "kind": str(v.get("kind") or ""),
+                "created_at": v.get("created_at"), "origin": origin,
+                "metrics": ", ".join(f"{k} {label(x)}" for k, x in
+                                     (v.get("metrics") or {}).items()),
+                "test": "" if test is None else ", ".join(
+                    f"{k} gap {label(x)}" for k, x in (test.get("gap") or {}).items()),
+                "note": str(v.get("note") or ""),
+                "changes": changes,
+            })
+            previous = params
+    return out
 
 
 _WORKFLOW_STEPS = ("plan", "data", "baseline", "stage", "incumbent", "confirm", "verify",
