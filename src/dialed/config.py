@@ -64,6 +64,7 @@ from dialed.study import Study, create_study
 from dialed.trial import Trial
 
 __all__ = [
+    "STUDY_FILE_ATTR",
     "Budget",
     "Confirm",
     "Stage",
@@ -72,6 +73,7 @@ __all__ = [
     "import_objective",
     "load_study_file",
     "parse_duration",
+    "recorded_objective",
     "run_study_file",
 ]
 
@@ -526,6 +528,31 @@ class _SpaceFirst:
         return self.objective(trial)
 
 
+#: The study attribute in which :func:`run_study_file` records what a worker on any machine
+#: needs to run the study's trials: the objective, the study file's directory, the space.
+STUDY_FILE_ATTR = "study_file"
+
+
+def recorded_objective(study: Study, objective: str | None = None) -> Callable[[Trial], Any]:
+    """The objective a worker runs for ``study`` (``dialed worker``).
+
+    ``objective`` (``"module:function"``) when given, else the one the study file recorded;
+    the module is looked for in the current directory and the study file's directory. A space
+    the study file declared is suggested before the function is called, as ``dialed run`` does.
+    """
+    recorded = study.attrs.get(STUDY_FILE_ATTR)
+    recorded = recorded if isinstance(recorded, dict) else {}
+    spec = objective or recorded.get("objective")
+    if not spec:
+        raise ConfigError(
+            f"study {study.name!r} has no recorded objective (it was not started from a study "
+            "file): give one with --objective module:function"
+        )
+    function = import_objective(str(spec), Path(str(recorded.get("base_dir") or Path.cwd())))
+    space = recorded.get("space")
+    return _SpaceFirst(Space.from_dict(space), function) if space else function
+
+
 # -- running ----------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _about(cfg: StudyFile) -> Iterator[None]:
@@ -550,11 +577,16 @@ def run_study_file(
     n_trials: int | None = None,
     timeout: float | None = None,
     n_jobs: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> Study:
     """Create (or reopen) the file's study and run it; returns the study.
 
     The storage is ``storage_override``, else the file's, else :data:`DEFAULT_URL`.
-    ``n_trials``, ``timeout`` and ``n_jobs`` replace the file's values when given.
+    ``n_trials``, ``timeout`` and ``n_jobs`` replace the file's values when given;
+    ``executor="ray"`` runs the trials as Ray tasks (on the cluster at ``ray_address``).
+    The objective, the file's directory and the space are recorded in the study
+    (:data:`STUDY_FILE_ATTR`), so that ``dialed worker`` can run its trials anywhere.
     """
     with _about(cfg):
         objective = import_objective(cfg.objective, cfg.base_dir)
@@ -581,6 +613,12 @@ def run_study_file(
             for name, dist in declared.items():
                 stored.add(name, dist)  # a changed range of a stored parameter fails here
             objective = _SpaceFirst(declared, objective)
+        study.storage.set_study_attr(study.study_id, STUDY_FILE_ATTR, {
+            "objective": cfg.objective,
+            "base_dir": str(cfg.base_dir.resolve()),
+            "space": None if declared is None else declared.to_dict(),
+            "catch": cfg.catch,
+        })
     if cfg.uses_workflow:  # baseline, stages, confirm: dialed.workflow runs them
         from dialed.workflow._file import run_file_workflow
 
@@ -595,6 +633,8 @@ def run_study_file(
         n_jobs=n_jobs if n_jobs is not None else cfg.n_jobs,
         catch=(Exception,) if cfg.catch else (),
         show_progress=show_progress,
+        executor=executor,
+        ray_address=ray_address,
     )
     return study
 

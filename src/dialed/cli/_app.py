@@ -195,6 +195,14 @@ def run(
     no_progress: Annotated[
         bool, typer.Option("--no-progress", help="Do not show the progress bar.")
     ] = False,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local (processes on this machine) or ray (Ray "
+                                             "tasks, --n-jobs at once).")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="The Ray cluster to run on (with --executor "
+                                                   "ray; default: a local Ray runtime).")
+    ] = None,
 ) -> None:
     """Run a study file: create (or continue) its study and run trials until the budget ends."""
     with _errors(ctx):
@@ -207,8 +215,11 @@ def run(
             except ValueError as exc:
                 raise ConfigError(f"--timeout: {exc}") from None
         try:
+            if address is not None and executor != "ray":
+                raise ConfigError("--address is the Ray cluster's: give --executor ray too")
             study = run_study_file(cfg, url, show_progress=not no_progress,
-                                   n_trials=n_trials, timeout=seconds, n_jobs=n_jobs)
+                                   n_trials=n_trials, timeout=seconds, n_jobs=n_jobs,
+                                   executor=executor, ray_address=address)
         except (DialedError, KeyboardInterrupt):
             raise
         except Exception as exc:  # the objective raised and the file says catch: false
@@ -373,4 +384,5 @@ def delete(
 
 
 from dialed.cli import _dashboard as _dashboard  # noqa: E402  (registers dashboard, report)
+from dialed.cli import _worker as _worker  # noqa: E402  (registers dialed worker)
 from dialed.cli import _workflow as _workflow  # noqa: E402  (registers the workflow commands)

@@ -26,6 +26,7 @@ from typing import Any
 from dialed._util import now
 from dialed.errors import Pruned, SearchExhausted, TrialStateError
 from dialed.execution._context import StudyContext
+from dialed.execution._heartbeat import FIRST_FLUSH_S, heartbeats
 from dialed.execution._history import HistoryCache
 from dialed.execution._recovery import fail_stale_trials
 from dialed.execution._runner import TrialRunner, enqueue_sampler_queue, start_trial
@@ -93,22 +94,16 @@ def finish(
 
 @contextlib.contextmanager
 def _heartbeat(runner: TrialRunner, interval: float) -> Iterator[None]:
-    """Flush buffered parameters and refresh the heartbeat every ``interval`` seconds."""
-    stop = threading.Event()
+    """Flush buffered parameters soon after the start, then every ``interval`` seconds.
 
-    def beat() -> None:
-        while not stop.wait(interval):
-            with contextlib.suppress(Exception):  # a missed beat is retried at the next tick
-                runner.flush()
-
-    thread = threading.Thread(target=beat, name=f"dialed-heartbeat-{runner.record.number}",
-                              daemon=True)
-    thread.start()
+    The process's one heartbeat thread does it (no thread started per trial).
+    """
+    service = heartbeats()
+    service.watch(runner, interval, first=FIRST_FLUSH_S)
     try:
         yield
     finally:
-        stop.set()
-        thread.join(timeout=max(1.0, interval))
+        service.unwatch(runner)
 
 
 @contextlib.contextmanager

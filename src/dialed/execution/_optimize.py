@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from dialed.errors import ConfigError
 from dialed.execution._context import StudyContext
@@ -29,7 +30,14 @@ def optimize(
     callbacks: Sequence[Callback] = (),
     show_progress: bool = False,
     best_value: Callable[[], float | None] = lambda: None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    resources_per_trial: Mapping[str, Any] | None = None,
 ) -> None:
+    if executor not in _EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(_EXECUTORS)}, got {executor!r}")
+    if executor != "ray" and (ray_address is not None or resources_per_trial is not None):
+        raise ConfigError("ray_address and resources_per_trial are for executor='ray'")
     if not callable(objective):
         raise ConfigError(f"objective must be callable (a function of trial), got {objective!r}")
     if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int)
@@ -69,7 +77,14 @@ def optimize(
             done_here += 1
             bar.update(done_here, best_value())
 
-        if n_jobs == 1:
+        if executor == "ray":
+            from dialed.execution._ray import run_ray  # Ray itself is imported there, lazily
+
+            run_ray(ctx, objective, n_jobs=n_jobs, n_trials=n_trials, deadline=deadline,
+                    catch=catch_t, callbacks=callbacks,
+                    on_trial=on_trial if show_progress else None, address=ray_address,
+                    resources_per_trial=resources_per_trial)
+        elif n_jobs == 1:
             run_loop(ctx, objective, Budget(n_trials, deadline), catch=catch_t,
                      callbacks=callbacks, on_trial=on_trial if show_progress else None)
         elif ctx.storage.url is None:
@@ -86,3 +101,5 @@ def optimize(
 
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
+#: Who runs the trials: this process (threads or worker processes for n_jobs > 1), or Ray tasks.
+_EXECUTORS = ("local", "ray")
