@@ -127,12 +127,13 @@ def _sample(numbers: np.ndarray, limit: int, forced: np.ndarray | None = None) -
 
 def _layout(**extra: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "font": _FONT,
         "hovermode": "closest",
-        "legend": {"orientation": "h", "y": -0.18, "x": 0},
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0,
+                   "yanchor": "bottom"},
         "height": 380,
     }
     out.update(extra)
@@ -278,14 +279,21 @@ def _dimension(name: str, dist: Distribution, values: Sequence[Any]) -> dict[str
     if dist.log:
         logs = [math.log10(float(v)) for v in values]
         lo, hi = math.log10(dist.low), math.log10(dist.high)
-        decades = list(range(math.ceil(lo), math.floor(hi) + 1))
-        out: dict[str, Any] = {"label": f"{text(name)} (log)", "values": logs, "range": [lo, hi]}
-        if len(decades) >= 2:
-            out["tickvals"] = decades
-            out["ticktext"] = [f"1e{d}" for d in decades]
-        return out
+        round_values = _log_ticks(float(dist.low), float(dist.high))
+        return {"label": f"{text(name)} (log)", "values": logs, "range": [lo, hi],
+                "tickvals": [math.log10(t) for t in round_values],
+                "ticktext": [f"{t:g}" for t in round_values]}
     return {"label": text(name), "values": [float(v) for v in values],
             "range": [float(dist.low), float(dist.high)]}
+
+
+def _log_ticks(low: float, high: float) -> list[float]:
+    """Round values (1, 2, 5 times a power of ten; only the powers over many decades)."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    steps = (1.0,) if last - first > 2 else (1.0, 2.0, 5.0)
+    ticks = [m * 10.0**e for e in range(first, last + 1) for m in steps]
+    inside = [t for t in ticks if low * (1 - 1e-9) <= t <= high * (1 + 1e-9)]
+    return inside if len(inside) >= 2 else [low, high]
 
 
 # -- slices ------------------------------------------------------------------------------------
@@ -320,7 +328,8 @@ def slices(vals: Values, space: Space) -> Figure | None:
             xaxis.update(type="category", categoryorder="array",
                          categoryarray=[text(c) for c in dist.choices])
         elif dist.log:
-            xaxis["type"] = "log"
+            ticks = _log_ticks(float(dist.low), float(dist.high))
+            xaxis.update(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
         data.append({
             "type": "scatter", "mode": "markers", "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
             "x": xs, "y": vals.values[pick].tolist(), "customdata": vals.numbers[pick].tolist(),
@@ -415,14 +424,12 @@ def _unit_ticks(dist: Distribution) -> dict[str, Any]:
         choices = list(dist.choices)[::step]
         return {"tickvals": [dist.to_unit(c) for c in choices],
                 "ticktext": [text(c) for c in choices]}
-    if isinstance(dist, FloatDistribution) and dist.step is None:
-        if dist.log and math.log10(dist.high) - math.log10(dist.low) >= 2:
-            lo, hi = math.ceil(math.log10(dist.low)), math.floor(math.log10(dist.high))
-            values: list[float] = [10.0**d for d in range(lo, hi + 1)]
-        elif dist.log:
-            values = list(np.geomspace(dist.low, dist.high, 5))
-        else:
-            values = list(np.linspace(dist.low, dist.high, 5))
+    if dist.log:
+        values: list[float] = _log_ticks(float(dist.low), float(dist.high))
+        if not isinstance(dist, FloatDistribution):
+            values = sorted({float(round(v)) for v in values})
+    elif isinstance(dist, FloatDistribution) and dist.step is None:
+        values = list(np.linspace(dist.low, dist.high, 5))
     else:
         us = np.linspace(0.0, 1.0, 6)
         values = sorted({dist.from_unit(float(u)) for u in us})
@@ -447,7 +454,7 @@ def importance_bars(params: Mapping[str, float], params_std: Mapping[str, float]
     }]
     layout = _layout(
         showlegend=False,
-        height=max(220, 60 + 26 * max(len(ranked), len(fams))),
+        height=max(380, 60 + 26 * max(len(ranked), len(fams))),  # as tall as the history
         xaxis=_axis("main effect", domain=[0, 0.44 if two else 1], tickformat=".0%",
                     range=[0, _bar_top(params, params_std)]),
         yaxis=_axis(),
@@ -604,7 +611,7 @@ def timeline(records: Sequence[TrialRecord], now: float) -> Figure | None:
         barmode="overlay", bargap=0.3,
         height=min(800, max(220, 90 + 28 * len(workers))),
         xaxis=_axis("time (UTC)", type="date"),
-        yaxis=_axis("worker", type="category", categoryorder="array",
+        yaxis=_axis(type="category", categoryorder="array",
                     categoryarray=[text(w) for w in workers]),
     )
     note = (f"the latest {len(started):,} trials that started" if len(started) == MAX_BARS

@@ -125,7 +125,8 @@ class ReadOnlyStorage(Storage):
         self._refuse()
 
     def claim_trial(self, study_id: int, *, worker: str,
-                    environment: Mapping[str, Any] | None = None) -> TrialRecord | None:
+                    environment: Mapping[str, Any] | None = None,
+                    system_attrs: Mapping[str, Any] | None = None) -> TrialRecord | None:
         self._refuse()
 
     def update_trial(self, trial_id: int, *, params: Mapping[str, Any] | None = None,
