@@ -10,6 +10,7 @@ left running or waiting, every cell complete, and no worker that was not killed 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -250,3 +251,39 @@ def test_chaos_on_sqlite(tmp_path: Path) -> None:
 def test_chaos_on_postgresql(tmp_path: Path) -> None:
     assert POSTGRES_URL is not None
     _run_chaos(POSTGRES_URL, tmp_path)
+
+
+def test_a_worker_dying_right_after_its_claim_is_recovered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claimed grid cell is marked as heartbeated in the claim itself: a worker on another
+    machine that dies before any other write still has its trial failed after the grace period
+    and the cell retried (it used to stay running forever)."""
+    from dialed.execution import HistoryCache, _runner, enqueue_sampler_queue, start_trial
+
+    url = f"sqlite:///{tmp_path / 'claim.db'}"
+    study = dialed.create_study("claim", storage=url, sampler=GridSampler(seed=0), space=SPACE,
+                                heartbeat_interval=0.1, grace_period=0.5, max_retries=1)
+    ctx = study.context
+    cache = HistoryCache(ctx.storage, ctx.study_id, ctx.metrics)
+    enqueue_sampler_queue(ctx, cache)
+    monkeypatch.setattr(_runner, "worker_id", lambda: "far-away-host:4242")
+
+    class Died(Exception):
+        pass
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Died
+
+    monkeypatch.setattr(ctx.storage, "update_trial", die)  # the machine dies at its next write
+    with contextlib.suppress(Died):
+        start_trial(ctx, cache, heartbeat=True)
+    monkeypatch.undo()
+    [claimed] = study.get_trials([TrialState.RUNNING])
+    assert claimed.system_attrs.get("heartbeat") is True
+    assert study.fail_stale_trials() == []  # within the grace period
+    time.sleep(0.8)
+    failed = study.fail_stale_trials()
+    assert [t.number for t in failed] == [claimed.number]
+    retry = [t for t in study.trials if t.system_attrs.get("retry_of") == claimed.number]
+    assert len(retry) == 1 and retry[0].params == claimed.params

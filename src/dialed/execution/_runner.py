@@ -231,9 +231,8 @@ def start_trial(
     attrs = {"heartbeat": True} if heartbeat else None
     record = None
     if fixed is None:
-        record = ctx.storage.claim_trial(ctx.study_id, worker=worker, environment=env)
-        if record is not None and heartbeat:
-            ctx.storage.update_trial(record.trial_id, system_attrs=attrs)
+        record = ctx.storage.claim_trial(ctx.study_id, worker=worker, environment=env,
+                                         system_attrs=attrs)
     if record is None and fixed is None and ctx.sampler.finite:
         raise SearchExhausted(
             f"the {ctx.sampler.name} sampler has no configuration left to run in study "

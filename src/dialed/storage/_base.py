@@ -155,8 +155,13 @@ class Storage(abc.ABC):
         *,
         worker: str,
         environment: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
     ) -> TrialRecord | None:
-        """Atomically move the lowest-numbered WAITING trial to RUNNING for ``worker``."""
+        """Atomically move the lowest-numbered WAITING trial to RUNNING for ``worker``.
+
+        ``system_attrs`` are merged into the trial's in the same transaction (the engine marks
+        the trials it heartbeats: a worker that dies right after a claim is still recovered).
+        """
 
     @abc.abstractmethod
     def update_trial(

@@ -216,7 +216,10 @@ class MemoryStorage(Storage):
         *,
         worker: str,
         environment: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
     ) -> TrialRecord | None:
+        env = _json_copy(dict(environment or {}))
+        attrs = _json_copy(dict(system_attrs or {}))
         with self._lock:
             self._study(study_id)
             for tid in self._by_study[study_id]:
@@ -225,7 +228,8 @@ class MemoryStorage(Storage):
                     t = now()
                     new = replace(
                         rec, state=TrialState.RUNNING, started_at=t, heartbeat_at=t,
-                        worker=worker, environment=_json_copy(dict(environment or {})),
+                        worker=worker, environment=env,
+                        system_attrs={**rec.system_attrs, **attrs},
                     )
                     self._trials[tid] = new
                     return _snapshot(new)

@@ -458,8 +458,10 @@ class SQLStorage(Storage):
         *,
         worker: str,
         environment: Mapping[str, Any] | None = None,
+        system_attrs: Mapping[str, Any] | None = None,
     ) -> TrialRecord | None:
         env_text = _dump(dict(environment or {}))
+        merges = _merges(system_attrs=system_attrs)
 
         def txn(conn: sa.Connection) -> TrialRecord | None:
             # SQLite: BEGIN IMMEDIATE already excludes other writers (FOR UPDATE renders as
@@ -476,7 +478,7 @@ class SQLStorage(Storage):
                 return None
             t = now()
             changes = {"state": _RUNNING, "started_at": t, "heartbeat_at": t,
-                       "worker": worker, "environment": env_text}
+                       "worker": worker, "environment": env_text, **_merged(row, merges)}
             conn.execute(
                 sa.update(trials).where(trials.c.trial_id == row.trial_id).values(**changes)
             )

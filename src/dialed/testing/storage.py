@@ -339,6 +339,16 @@ class StorageSuite:
         assert storage.claim_trial(sid, worker="w") is None
         assert storage.count_trials(sid, [RUNNING]) == 4
 
+    def test_claim_merges_system_attrs_in_the_same_change(self, storage: Storage) -> None:
+        sid = self.study(storage).study_id
+        storage.enqueue_trials(sid, [{"x": 1}], system_attrs={"source": "grid"})
+        rec = storage.claim_trial(sid, worker="w", system_attrs={"heartbeat": True})
+        assert rec is not None and rec.state == RUNNING
+        assert dict(rec.system_attrs) == {"source": "grid", "heartbeat": True}
+        assert storage.get_trial(rec.trial_id) == rec
+        with pytest.raises(StorageError):
+            storage.claim_trial(sid, worker="w", system_attrs={"bad": object()})
+
     def test_enqueue_once_key(self, storage: Storage) -> None:
         sid = self.study(storage).study_id
         assert storage.enqueue_trials(sid, [{"x": 1}, {"x": 2}], once_key="grid") == 2
