@@ -289,6 +289,29 @@ def test_token_is_checked_on_every_request(demo_url: str) -> None:
         assert c.post("/api/studies").status_code == 405
 
 
+def test_the_token_redirect_never_leaves_the_server() -> None:
+    import asyncio
+
+    from dialed.dashboard._security import Guard
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("the redirect answers before the app")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": "GET", "path": "//evil.example/x",
+             "query_string": f"token={TOKEN}".encode(), "headers": [(b"host", b"h:1")]}
+    asyncio.run(Guard(app, token=TOKEN)(scope, receive, send))
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 303 and headers[b"location"] == b"/evil.example/x"
+
+
 def test_a_bad_token_is_refused_up_front(demo_url: str) -> None:
     from dialed.errors import ConfigError
 

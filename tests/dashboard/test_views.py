@@ -169,3 +169,12 @@ def test_workflow_records_are_shown_in_the_order_of_the_procedure() -> None:
     assert {"key": "values.loss", "value": "[0.5, 0.6]"} in sections[0]["rows"]
     assert {"key": "gain.low", "value": "0.05"} in sections[1]["rows"]
     assert sections[1]["title"] == "stage 2"
+
+
+def test_public_names_resolve() -> None:
+    import dialed.dashboard
+    import dialed.report
+
+    for module in (dialed.dashboard, dialed.report):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, (module.__name__, name)

@@ -394,7 +394,8 @@ class Dashboard:
         for i, m in enumerate(metrics.objectives):
             key = "history" if i == 0 else f"history:{m.name}"
             figures[key] = fig.history(values[m.name])
-            titles[key] = "optimization history" + ("" if i == 0 else f": {m.name}")
+            several = metrics.multi_objective
+            titles[key] = "optimization history" + (f": {m.name}" if several else "")
         vals = values[primary.name]
         figures["pareto"] = fig.pareto(records, metrics)
         titles["pareto"] = "Pareto front"

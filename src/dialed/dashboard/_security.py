@@ -23,7 +23,7 @@ import ipaddress
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 __all__ = ["COOKIE", "CSP", "Guard", "is_loopback"]
 
@@ -104,7 +104,8 @@ class Guard:
     async def _redirect_with_cookie(self, scope: Scope, send: Send,
                                     query: dict[str, str]) -> None:
         rest = {k: v for k, v in query.items() if k != "token"}
-        location = scope.get("root_path", "") + scope["path"]
+        # a path of this server only: "//host/x" would send the browser elsewhere
+        location = "/" + quote(str(scope["path"]), safe="/:@!$&'()*+,;=-._~").lstrip("/")
         if rest:
             location += "?" + urlencode(rest)
         cookie = (f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict")
