@@ -19,6 +19,7 @@ from dialed.storage import Storage
 from dialed.storage._schema import metadata, trial_metrics, trials
 from dialed.storage._sql import SQLStorage
 from dialed.testing.storage import StorageSuite
+from dialed.trial import TrialState
 
 URL = os.environ.get("DIALED_TEST_POSTGRES_URL")
 
@@ -141,3 +142,34 @@ def test_best_and_counts_are_fast_on_100000_trials(db: SQLStorage) -> None:
     start = time.perf_counter()
     assert db.count_trials(sid) == 100_000
     assert time.perf_counter() - start < 1.0
+
+
+def test_results_wait_for_the_wal_and_running_bookkeeping_does_not(db: SQLStorage) -> None:
+    """A finished trial commits with the WAL flushed; a running trial's creation, heartbeats and
+    reports commit with ``synchronous_commit=off`` (safe from a crash of any process)."""
+    sid = db.create_study("s", metrics={"loss": "minimize"}, seed=1).study_id
+    statements: list[str] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                executemany: bool) -> None:
+        statements.append(statement)
+
+    def no_flush(call: Callable[[], object]) -> bool:
+        statements.clear()
+        call()
+        return any("synchronous_commit" in s for s in statements)
+
+    sa.event.listen(db._engine, "before_cursor_execute", capture)
+    try:
+        rec = db.create_trial(sid, worker="w")
+        assert no_flush(lambda: db.create_trial(sid, worker="w"))
+        assert no_flush(lambda: db.heartbeat(rec.trial_id))
+        assert no_flush(lambda: db.report(rec.trial_id, 0, 0.5))
+        assert not no_flush(lambda: db.finish_trial(rec.trial_id, TrialState.COMPLETE,
+                                                    metrics={"loss": 0.5}))
+        assert not no_flush(lambda: db.enqueue_trials(sid, [{"x": 1}]))
+        assert not no_flush(lambda: db.get_trials(sid))
+    finally:
+        sa.event.remove(db._engine, "before_cursor_execute", capture)
+    with db._engine.connect() as conn:  # SET LOCAL: the pooled connection is back to normal
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"

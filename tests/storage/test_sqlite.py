@@ -320,3 +320,28 @@ def test_a_long_lock_becomes_one_clear_error(
         writer.close()
         quick.close()
     assert db.create_trial(sid).number == 0
+
+
+def test_results_are_synced_and_running_bookkeeping_is_not(db: SQLStorage) -> None:
+    """A finished trial is on disk when finish_trial returns (synchronous=FULL); a running
+    trial's creation and heartbeats survive a crash of the process without a disk sync each
+    (synchronous=NORMAL)."""
+    sid = db.create_study("s", metrics={"loss": "minimize"}, seed=1).study_id
+
+    def sync_level() -> int:  # of the pooled connection the last transaction used
+        raw = db._engine.raw_connection()
+        try:
+            return int(raw.cursor().execute("PRAGMA synchronous").fetchone()[0])
+        finally:
+            raw.close()
+
+    normal, full = 1, 2
+    rec = db.create_trial(sid, worker="w")
+    assert sync_level() == normal
+    db.heartbeat(rec.trial_id)
+    db.report(rec.trial_id, 0, 0.5)
+    assert sync_level() == normal
+    db.finish_trial(rec.trial_id, TrialState.COMPLETE, metrics={"loss": 0.5})
+    assert sync_level() == full
+    db.create_trial(sid, state=TrialState.WAITING, params={"x": 1})  # queued work: durable
+    assert sync_level() == full
