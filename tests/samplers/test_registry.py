@@ -9,7 +9,8 @@ from dialed.samplers import GridSampler, RandomSampler, SobolSampler, make_sampl
 
 def test_all_is_exported() -> None:
     assert set(dialed.samplers.__all__) == {
-        "AutoSampler", "CMAESSampler", "History", "Sampler", "RandomSampler", "SobolSampler",
+        "AutoSampler", "CMAESSampler", "GPSampler", "History", "Sampler", "RandomSampler",
+        "SobolSampler",
         "GridSampler", "TPESampler",
         "make_sampler",
     }

@@ -10,6 +10,7 @@ from dialed.errors import ConfigError
 from dialed.samplers._auto import AutoSampler
 from dialed.samplers._base import History, Sampler
 from dialed.samplers._cmaes import CMAESSampler
+from dialed.samplers._gp import GPSampler
 from dialed.samplers._grid import GridSampler
 from dialed.samplers._random import RandomSampler
 from dialed.samplers._sobol import SobolSampler
@@ -18,6 +19,7 @@ from dialed.samplers._tpe import TPESampler
 __all__ = [
     "AutoSampler",
     "CMAESSampler",
+    "GPSampler",
     "GridSampler",
     "History",
     "RandomSampler",
@@ -33,6 +35,7 @@ _SAMPLERS: dict[str, Callable[..., Sampler]] = {
     "sobol": SobolSampler,
     "grid": GridSampler,
     "tpe": TPESampler,
+    "gp": GPSampler,
     "cmaes": CMAESSampler,
     "auto": AutoSampler,
 }
