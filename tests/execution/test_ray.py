@@ -22,7 +22,6 @@ import pytest
 import dialed
 from dialed import TrialState
 from dialed.errors import ConfigError
-from dialed.execution._heartbeat import FIRST_FLUSH_S
 from dialed.execution._ray import ray_task_options
 from dialed.samplers import GridSampler
 
@@ -202,7 +201,12 @@ def test_a_killed_ray_worker_fails_its_trial_and_the_retry_runs(ray_runtime: str
         deadline = time.monotonic() + 120
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(FIRST_FLUSH_S + 0.5)  # its parameters are stored by then, for the retry
+        # the heartbeat thread stores the parameters FIRST_FLUSH_S after the start: the retry
+        # runs the same configuration
+        while time.monotonic() < deadline and not study.storage.get_trial_by_number(
+            study.study_id, 1
+        ).params:
+            time.sleep(0.05)
         os.kill(int(marker.read_text()), signal.SIGKILL)
 
     thread = threading.Thread(target=killer, daemon=True)
@@ -211,11 +215,12 @@ def test_a_killed_ray_worker_fails_its_trial_and_the_retry_runs(ray_runtime: str
     thread.join(timeout=10)
     trials = study.trials
     killed = trials[1]
-    assert killed.state == TrialState.FAILED and "died" in (killed.error or "")
+    summary = [(t.number, t.state.value, t.error, dict(t.system_attrs)) for t in trials]
+    assert killed.state == TrialState.FAILED and "died" in (killed.error or ""), summary
     retries = [t for t in trials if t.system_attrs.get("retry_of") == 1]
-    assert len(retries) == 1
-    assert retries[0].state == TrialState.COMPLETE
-    assert retries[0].params == killed.params
+    assert len(retries) == 1, summary
+    assert retries[0].state == TrialState.COMPLETE, summary
+    assert retries[0].params == killed.params, summary
     assert not [t for t in trials if t.state == TrialState.RUNNING]
 
 

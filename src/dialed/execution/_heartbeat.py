@@ -33,17 +33,20 @@ class HeartbeatService:
         self._due: dict[int, tuple[float, float, Flushable]] = {}  # id -> (due, interval, it)
         self._busy: int | None = None
         self._thread: threading.Thread | None = None
+        self._wake_at: float | None = None  # when the thread wakes next (None: when told)
 
     def watch(self, trial: Flushable, interval: float, first: float | None = None) -> None:
         """Flush ``trial`` after ``first`` seconds (default ``interval``), then every interval."""
         delay = interval if first is None else min(first, interval)
+        due = time.monotonic() + delay
         with self._cond:
-            self._due[id(trial)] = (time.monotonic() + delay, interval, trial)
+            self._due[id(trial)] = (due, interval, trial)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._serve, name="dialed-heartbeat",
                                                 daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
+            elif self._wake_at is None or due < self._wake_at:
+                self._cond.notify_all()  # else it wakes in time anyway: no thread switch
 
     def unwatch(self, trial: Flushable) -> None:
         """Stop flushing ``trial``; returns once no flush of it is under way."""
@@ -61,7 +64,9 @@ class HeartbeatService:
                     if due:
                         break
                     nearest = min((entry[0] for entry in self._due.values()), default=None)
+                    self._wake_at = nearest
                     self._cond.wait(None if nearest is None else nearest - now)
+                self._wake_at = None
                 key, (_, interval, trial) = min(due, key=lambda item: item[1][0])
                 self._busy = key
             try:

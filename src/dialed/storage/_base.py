@@ -11,7 +11,10 @@ The contract, which ``dialed.testing.storage`` checks for every implementation:
    finished; anything else raises :class:`~dialed.errors.TrialStateError`.
 4. **A study's space only grows.** :meth:`Storage.register_params` adds parameters; a name
    registered with another distribution raises :class:`~dialed.errors.SpaceError`.
-5. **Nothing is lost on a crash.** Whatever a call returned from is durable (for a URL storage).
+5. **Nothing is lost on a crash.** Whatever a call returned from survives a crash of any
+   process (for a URL storage). A finished trial, the study, its space and its queue are on
+   disk when the call returns, safe from a power loss too; a running trial's bookkeeping
+   (creation, claim, heartbeats, reports) may be synced a moment later, with the next result.
 6. Trials come back ordered by number. Records are immutable snapshots.
 """
 
