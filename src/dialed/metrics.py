@@ -4,6 +4,13 @@ A metric is an **objective** (minimize / maximize), a **constraint** (a bound su
 ``<= 512`` that a feasible trial must meet) or **tracked** (recorded, never optimised).
 A **target** (``val_acc >= 0.97``) is a goal the summaries measure distance to; it does not
 change the search. Samplers see losses: every objective turned into "smaller is better".
+
+The engine measures the cost of every trial (:data:`COST_METRICS`: wall seconds, CPU seconds,
+peak memory of the trial's process). A study may name them as metrics like any other
+(``metrics={"val_acc": "maximize", "wall_seconds": "minimize", "peak_memory_mb": "<= 512"}``);
+an objective that does not return one gets the measured value. Which of several objective
+vectors are best is :func:`non_dominated` (the Pareto front), shared by the study, the
+samplers and the analysis.
 """
 
 from __future__ import annotations
@@ -14,9 +21,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from dialed.errors import ConfigError
 
-__all__ = ["Metric", "MetricSet", "Target", "parse_target"]
+__all__ = ["COST_METRICS", "Metric", "MetricSet", "Target", "non_dominated", "parse_target"]
+
+#: What the engine measures for every trial, under these names (the ``TrialRecord`` fields):
+#: wall-clock seconds and CPU seconds of the objective, and the peak resident memory (MiB) of
+#: the process that ran it.
+COST_METRICS = ("wall_seconds", "cpu_seconds", "peak_memory_mb")
 
 Direction = Literal["minimize", "maximize"]
 Role = Literal["objective", "constraint", "tracked"]
@@ -182,13 +196,16 @@ class MetricSet(Mapping[str, Metric]):
     def to_dict(self) -> dict[str, str]:
         return {n: m.spec() for n, m in self._metrics.items()}
 
-    def values_from(self, returned: Any) -> dict[str, float]:
+    def values_from(
+        self, returned: Any, costs: Mapping[str, float | None] | None = None
+    ) -> dict[str, float]:
         """Turn what an objective returned into metric values, checking names and numbers.
 
         A plain number is the primary objective; a sequence gives the objectives in order; a
         mapping names its metrics (every objective must be present; unknown names are tracked).
-        Raises ``ValueError`` with a message naming the metric on NaN, infinity or a missing
-        objective.
+        A metric of :data:`COST_METRICS` that the study names and the objective did not return
+        is taken from ``costs`` (what the engine measured). Raises ``ValueError`` with a message
+        naming the metric on NaN, infinity or a missing objective.
         """
         if isinstance(returned, Mapping):
             raw = dict(returned)
@@ -219,11 +236,23 @@ class MetricSet(Mapping[str, Metric]):
             if not math.isfinite(v):
                 raise ValueError(f"metric {name!r} is {v} (NaN or infinite values are failures)")
             out[name] = v
+        for name in COST_METRICS:
+            measured = None if costs is None else costs.get(name)
+            if name in self._metrics and name not in out and measured is not None:
+                out[name] = float(measured)
         missing = [m.name for m in self.objectives + self.constraints if m.name not in out]
         if missing:
+            costs_missing = [n for n in missing if n in COST_METRICS]
+            one = len(costs_missing) == 1
+            hint = (
+                f"; {', '.join(costs_missing)} {'is' if one else 'are'} measured only when "
+                "the study runs the objective (optimize, dialed run), so return "
+                f"{'it' if one else 'them'} when telling a result"
+                if costs_missing else ""
+            )
             raise ValueError(
                 f"the objective did not return {', '.join(repr(n) for n in missing)} "
-                f"(it returned {sorted(out)})"
+                f"(it returned {sorted(out)}){hint}"
             )
         return out
 
@@ -232,6 +261,59 @@ class MetricSet(Mapping[str, Metric]):
 
     def violation(self, values: Mapping[str, float]) -> float:
         return sum(m.violation(values.get(m.name, math.nan)) for m in self.constraints)
+
+
+def non_dominated(losses: np.ndarray) -> np.ndarray:
+    """Which rows of ``losses`` (shape ``(n, m)``, smaller is better) no other row dominates.
+
+    Row ``a`` dominates row ``b`` when it is no worse on every column and better on one; equal
+    rows do not dominate each other (both stay). NaN counts as the worst value. Returns a
+    boolean mask of shape ``(n,)``. Rows are taken in lexicographic order, so a row can only be
+    dominated by an earlier one: with two columns a running minimum decides (``O(n log n)``);
+    with more, each block of rows is compared with the front found so far and with itself.
+    """
+    pts = np.nan_to_num(np.asarray(losses, dtype=float), nan=np.inf)
+    if pts.ndim != 2:
+        raise ValueError(f"losses must have shape (n, m), got {pts.shape}")
+    n, m = pts.shape
+    mask = np.zeros(n, dtype=bool)
+    if n == 0:
+        return mask
+    if m == 1:
+        return np.asarray(pts[:, 0] == pts[:, 0].min(), dtype=bool)
+    unique, inverse = np.unique(pts, axis=0, return_inverse=True)  # sorted lexicographically
+    inverse = inverse.reshape(-1)
+    if m == 2:
+        # A later unique row is dominated exactly when an earlier one is no worse on column 2.
+        prev_min = np.minimum.accumulate(np.concatenate([[np.inf], unique[:-1, 1]]))
+        keep = unique[:, 1] < prev_min
+        keep[0] = True  # the first row is never dominated (even with an infinite column)
+    else:
+        keep = np.zeros(len(unique), dtype=bool)
+        rows = np.arange(len(unique))
+        if len(unique) > 512:
+            # Points of least sum are on the front; drop what they dominate first, cheaply.
+            pivots = unique[np.argsort(unique.sum(axis=1), kind="stable")[:32]]
+            rows = rows[~_dominated_by(pivots, unique)]
+        front = np.zeros((0, m))
+        block = 256
+        for start in range(0, len(rows), block):
+            idx = rows[start:start + block]
+            pts_b = unique[idx]
+            ok = ~_dominated_by(front, pts_b) & ~_dominated_by(pts_b, pts_b)
+            keep[idx] = ok
+            front = np.concatenate([front, pts_b[ok]])
+    mask[:] = keep[inverse]
+    return mask
+
+
+def _dominated_by(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether some row of ``a`` dominates each row of ``b``, shape ``(len(b),)``."""
+    if len(a) == 0:
+        return np.zeros(len(b), dtype=bool)
+    x, y = a[:, None, :], b[None, :, :]
+    dominates = np.all(x <= y, axis=2) & np.any(x < y, axis=2)
+    return np.asarray(dominates.any(axis=0), dtype=bool)
 
 
 def _is_number(value: Any) -> bool:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dialed._util import new_seed, now
 from dialed.errors import ConfigError, NoTrialsError, StorageError, StudyNotFoundError
 from dialed.execution import (
@@ -27,7 +29,7 @@ from dialed.execution import (
     optimize,
     start_trial,
 )
-from dialed.metrics import MetricSet
+from dialed.metrics import MetricSet, non_dominated
 from dialed.pruners import Pruner, Resource, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
@@ -265,17 +267,10 @@ class Study:
             t for t in self.get_trials([TrialState.COMPLETE])
             if all(m.name in t.metrics for m in objs) and self.metrics.feasible(t.metrics)
         ]
-        losses = [tuple(m.loss(t.metrics[m.name]) for m in objs) for t in cands]
-        front = []
-        for i, a in enumerate(losses):
-            dominated = any(
-                all(x <= y for x, y in zip(b, a, strict=True))
-                and any(x < y for x, y in zip(b, a, strict=True))
-                for j, b in enumerate(losses) if j != i
-            )
-            if not dominated:
-                front.append(cands[i])
-        return front
+        losses = np.array([[m.loss(t.metrics[m.name]) for m in objs] for t in cands],
+                          dtype=float).reshape(len(cands), len(objs))
+        keep = non_dominated(losses)
+        return [t for t, k in zip(cands, keep, strict=True) if k]
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -438,7 +433,7 @@ def create_study(
         else:
             if (metrics is not None or direction is not None) and existing.metrics != metric_set:
                 raise ConfigError(
-                    f"study {name!r} exists with metrics {existing.metrics.to_dict()}, not "
+                    f"study {name!r} already exists with metrics {existing.metrics.to_dict()}, not "
                     f"{metric_set.to_dict()}: use another study name, or the same metrics"
                 )
             if resource_obj is not None and existing.resource != resource_obj:

@@ -158,8 +158,8 @@ def run_one(
         if isinstance(exc, catch):
             return runner.ctx.storage.get_trial(runner.record.trial_id)
         raise
-    try:
-        metrics = ctx.metrics.values_from(returned)
+    try:  # a cost the study names as a metric and the objective did not return: the measure
+        metrics = ctx.metrics.values_from(returned, costs=costs)
     except ValueError as exc:
         return finish(runner, TrialState.FAILED, error=f"invalid result: {exc}", costs=costs)
     return finish(runner, TrialState.COMPLETE, metrics=metrics, costs=costs)
