@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dialed import analysis, pruners, samplers, storage, workflow
 from dialed._version import __version__
+from dialed.analysis.tradeoff import recommend
 from dialed.errors import (
     ConfigError,
     DialedError,
@@ -75,6 +76,7 @@ __all__ = [
     "load_study",
     "parse_target",
     "pruners",
+    "recommend",
     "registry",
     "retune",
     "samplers",

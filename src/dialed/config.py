@@ -17,6 +17,8 @@ what would be valid::
     n_jobs: 2
     catch: true                            # a failing trial is recorded; the study goes on
     max_retries: 0
+    tradeoff: {rule: best, metric: val_acc, bounds: {latency_ms: "<= 20"}}   # several objectives:
+                                           # how to pick one (or {rule: weighted, weights: ...})
 
 The tuning workflow (``dialed.workflow``) adds optional keys; with any of them, ``dialed run``
 runs the workflow: the baseline first, then the stages (or one search of the budget), then
@@ -54,7 +56,8 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from dialed.errors import ConfigError, DialedError
+from dialed.analysis.tradeoff import TradeoffRule, recommend, record_rule
+from dialed.errors import ConfigError, DialedError, NoTrialsError
 from dialed.metrics import MetricSet, parse_target
 from dialed.pruners import Pruner, make_pruner
 from dialed.samplers import Sampler, make_sampler
@@ -216,6 +219,7 @@ class StudyFile(_Model):
     confirm: Confirm | None = None
     test: str | None = None
     data: str | None = None
+    tradeoff: dict[str, Any] | str | None = None
 
     _source: Path | None = pydantic.PrivateAttr(default=None)
 
@@ -302,6 +306,15 @@ class StudyFile(_Model):
                 if unknown:
                     raise ValueError(f"family {', '.join(unknown)} has no parameter in the "
                                      f"space (its families are {', '.join(sorted(known))})")
+        return value
+
+    @pydantic.field_validator("tradeoff")
+    @classmethod
+    def _tradeoff_rule(cls, value: dict[str, Any] | str | None,
+                       info: pydantic.ValidationInfo) -> dict[str, Any] | str | None:
+        if value is not None:
+            metrics = info.data.get("metrics")
+            TradeoffRule.parse(value, MetricSet(metrics) if metrics else None)
         return value
 
     @pydantic.field_validator("test", "data")
@@ -619,12 +632,15 @@ def run_study_file(
             "space": None if declared is None else declared.to_dict(),
             "catch": cfg.catch,
         })
+        if cfg.tradeoff is not None:
+            record_rule(study, cfg.tradeoff)  # `dialed best` uses it, during the run too
     if cfg.uses_workflow:  # baseline, stages, confirm: dialed.workflow runs them
         from dialed.workflow._file import run_file_workflow
 
         with _about(cfg):
             run_file_workflow(cfg, study, objective, n_trials=n_trials, timeout=timeout,
                               n_jobs=n_jobs, show_progress=show_progress)
+        _record_tradeoff(cfg, study)
         return study
     study.optimize(
         objective,
@@ -636,5 +652,13 @@ def run_study_file(
         executor=executor,
         ray_address=ray_address,
     )
+    _record_tradeoff(cfg, study)
     return study
+
+
+def _record_tradeoff(cfg: StudyFile, study: Study) -> None:
+    """Record the trial the file's trade-off rule recommends (none yet: the rule alone)."""
+    if cfg.tradeoff is not None:
+        with contextlib.suppress(NoTrialsError):
+            recommend(study, cfg.tradeoff)
 

@@ -22,12 +22,13 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from dialed.analysis.tradeoff import Recommendation, TradeoffRule, choose_tradeoff, recorded_rule
 from dialed.cli import _format as fmt
 from dialed.config import load_study_file, parse_duration, run_study_file
 from dialed.errors import ConfigError, DialedError, NoTrialsError, StudyNotFoundError
 from dialed.storage import DEFAULT_URL, redact_url
 from dialed.study import Study, delete_study, list_studies, load_study
-from dialed.trial import TrialState
+from dialed.trial import TrialRecord, TrialState
 
 __all__ = ["app", "main"]
 
@@ -247,8 +248,7 @@ def _print_run_summary(study: Study, url: str) -> None:
     if study.metrics.multi_objective:
         front = study.best_trials
         if front:
-            out.print(fmt.pareto_table(study.metrics, front,
-                                       title=f"Pareto front of {study.name}"))
+            _print_front(out, study, front, None, f"Pareto front of {study.name}")
             return
     else:
         try:
@@ -310,21 +310,70 @@ def trials(
 def best(
     ctx: typer.Context,
     study: Annotated[str, typer.Argument(help="The study's name.")],
+    rule: Annotated[
+        str | None,
+        typer.Option("--rule", help="How to pick one trade-off: 'weighted [name=weight ...]' "
+                                    "(weights on objectives normalised over the front) or "
+                                    "'best METRIC [name<=bound ...]' (default: the study's "
+                                    "recorded rule, else equal weights)."),
+    ] = None,
     storage: StorageOption = None,
 ) -> None:
-    """The best trial (number, value, params, seed); the Pareto front for several objectives."""
+    """The best trial; for several objectives the Pareto front and the recommended trade-off."""
     url = _storage(ctx, storage)
     with _errors(ctx, url):
         handle = _open(study, url)
+        parsed = TradeoffRule.parse(rule, handle.metrics) if rule is not None else None
         if handle.metrics.multi_objective:
             front = handle.best_trials
             if not front:
                 raise NoTrialsError(f"study {study!r} has no complete trial yet")
-            _out().print(fmt.pareto_table(handle.metrics, front,
-                                          title=f"Pareto front of {study} ({len(front)} trials)"))
+            _print_front(_out(), handle, front, parsed,
+                         f"Pareto front of {study} ({len(front)} trials)")
             return
         _out().print(fmt.best_table(handle.metrics, handle.best_trial,
                                     title=f"best trial of {study}"))
+        if parsed is not None:
+            _print_tradeoff(_out(), handle, parsed, "--rule")
+
+
+def _print_front(out: Console, study: Study, front: list[TrialRecord],
+                 rule: TradeoffRule | None, title: str) -> None:
+    """The Pareto front with the recommended trade-off starred, then the recommendation.
+
+    The rule is ``rule`` (from --rule), else the one recorded with the study, else equal
+    weights on the normalised objectives.
+    """
+    source = "--rule"
+    if rule is None:
+        rule, source = recorded_rule(study), "recorded with the study"
+    if rule is None:
+        rule, source = TradeoffRule.parse({"rule": "weighted"}, study.metrics), (
+            "default; choose one with --rule or the study file's tradeoff:")
+    chosen = _choose(study, rule)
+    out.print(fmt.pareto_table(study.metrics, front, title=title, recommended=None if isinstance(
+        chosen, str) else chosen.trial.number))
+    _print_tradeoff(out, study, rule, source, chosen)
+
+
+def _choose(study: Study, rule: TradeoffRule) -> Recommendation | str:
+    """The recommended trade-off, or why there is none."""
+    try:
+        return choose_tradeoff(study.trials, study.metrics, rule)
+    except NoTrialsError as exc:
+        return str(exc)
+
+
+def _print_tradeoff(out: Console, study: Study, rule: TradeoffRule, source: str,
+                    chosen: Recommendation | str | None = None) -> None:
+    chosen = _choose(study, rule) if chosen is None else chosen
+    described = f"{rule.describe(study.metrics)} ({source})"
+    if isinstance(chosen, str):
+        out.print(f"recommended trade-off: none ({described}): {chosen}")
+        return
+    out.print(fmt.tradeoff_table(study.metrics, chosen.trial, rule=described,
+                                 reason=chosen.reason,
+                                 title=f"recommended trade-off of {study.name}"))
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""Rich tables for the command line: studies, trials, the best trial, the Pareto front."""
+"""Rich tables for the command line: studies, trials, the best trial, the Pareto front and
+the recommended trade-off."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ __all__ = [
     "pareto_table",
     "studies_table",
     "timestamp",
+    "tradeoff_table",
     "trials_table",
     "value",
 ]
@@ -172,10 +174,16 @@ def best_table(metrics: MetricSet, trial: TrialRecord, *, title: str) -> Table:
     return table
 
 
-def pareto_table(metrics: MetricSet, front: Sequence[TrialRecord], *, title: str) -> Table:
-    """The trials no other complete trial beats on every objective."""
+def pareto_table(metrics: MetricSet, front: Sequence[TrialRecord], *, title: str,
+                 recommended: int | None = None) -> Table:
+    """The trials no other complete trial beats on every objective.
+
+    The row of trial ``recommended`` (the recommended trade-off) is marked with a star.
+    """
     objectives = [m.name for m in metrics.objectives]
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    caption = "* the recommended trade-off" if recommended is not None else None
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, caption=caption,
+                  caption_justify="left")
     table.add_column("#", justify="right")
     for name in objectives:
         table.add_column(f"{name} ({metrics[name].spec()})", justify="right")
@@ -183,10 +191,30 @@ def pareto_table(metrics: MetricSet, front: Sequence[TrialRecord], *, title: str
     table.add_column("seed", justify="right")
     first = metrics.objectives[0]
     for t in sorted(front, key=lambda r: (first.loss(r.metrics[first.name]), r.number)):
+        star = t.number == recommended
         table.add_row(
-            _cell(str(t.number)),
-            *(_cell(value(t.metrics.get(n))) for n in objectives),
+            _cell(f"*{t.number}" if star else str(t.number), "bold" if star else ""),
+            *(_cell(value(t.metrics.get(n)), "bold" if star else "") for n in objectives),
             _cell(params_text(t.params)),
             _cell(str(t.seed)),
         )
+    return table
+
+
+def tradeoff_table(metrics: MetricSet, trial: TrialRecord, *, rule: str, reason: str,
+                   title: str) -> Table:
+    """The recommended trade-off as key / value rows: the rule, why, the trial's values."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value", overflow="fold")
+    table.add_row(_cell("rule"), _cell(rule))
+    table.add_row(_cell("why"), _cell(reason))
+    table.add_row(_cell("trial"), _cell(str(trial.number), "bold green"))
+    for name in _metric_names(metrics, [trial]):
+        spec = f" ({metrics[name].spec()})" if name in metrics else ""
+        table.add_row(_cell(f"{name}{spec}"), _cell(value(trial.metrics.get(name))))
+    for name, v in trial.params.items():
+        table.add_row(_cell(f"params.{name}"), _cell(value(v)))
+    table.add_row(_cell("seed"), _cell(str(trial.seed)))
+    table.add_row(_cell("duration"), _cell(duration(trial.wall_seconds)))
     return table
