@@ -12,6 +12,7 @@ from dialed.samplers._base import History, Sampler
 from dialed.samplers._cmaes import CMAESSampler
 from dialed.samplers._gp import GPSampler
 from dialed.samplers._grid import GridSampler
+from dialed.samplers._nsga2 import NSGAIISampler
 from dialed.samplers._random import RandomSampler
 from dialed.samplers._sobol import SobolSampler
 from dialed.samplers._tpe import TPESampler
@@ -22,6 +23,7 @@ __all__ = [
     "GPSampler",
     "GridSampler",
     "History",
+    "NSGAIISampler",
     "RandomSampler",
     "Sampler",
     "SobolSampler",
@@ -37,6 +39,7 @@ _SAMPLERS: dict[str, Callable[..., Sampler]] = {
     "tpe": TPESampler,
     "gp": GPSampler,
     "cmaes": CMAESSampler,
+    "nsga2": NSGAIISampler,
     "auto": AutoSampler,
 }
 
