@@ -9,7 +9,8 @@ from dialed.samplers import GridSampler, RandomSampler, SobolSampler, make_sampl
 
 def test_all_is_exported() -> None:
     assert set(dialed.samplers.__all__) == {
-        "AutoSampler", "CMAESSampler", "GPSampler", "History", "Sampler", "RandomSampler",
+        "AutoSampler", "CMAESSampler", "GPSampler", "History", "NSGAIISampler", "Sampler",
+        "RandomSampler",
         "SobolSampler",
         "GridSampler", "TPESampler",
         "make_sampler",

@@ -92,7 +92,9 @@ def test_relative_path_is_relative_to_the_working_directory(
     storage = SQLStorage("sqlite:///dialed.db")
     storage.create_study("s", metrics={}, seed=1)
     assert (tmp_path / "dialed.db").is_file()
-    assert storage.url == "sqlite:///dialed.db"
+    # the URL handed to other processes names the file absolutely: a worker started in
+    # another directory reaches the same file
+    assert storage.url == f"sqlite:///{tmp_path / 'dialed.db'}"
     storage.close()
 
 

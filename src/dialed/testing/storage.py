@@ -370,7 +370,7 @@ class StorageSuite:
     def test_records_are_snapshots(self, storage: Storage) -> None:
         sid = self.study(storage).study_id
         rec = storage.create_trial(sid, worker="w", params={"x": [1, 2]})
-        rec.params["x"].append(3)  # type: ignore[index]
+        rec.params["x"].append(3)
         rec.params["y"] = 1  # type: ignore[index]
         assert dict(storage.get_trial(rec.trial_id).params) == {"x": [1, 2]}
         listed = storage.get_trials(sid)[0]
