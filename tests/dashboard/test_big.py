@@ -29,7 +29,10 @@ from dialed.dashboard import _figures as fig
 from dialed.dashboard import create_app
 
 N = 100_000
-BUDGET_S = 2.0
+# A page call answers within this on a study of 100,000 trials. Measured 0.6-0.9 s for the
+# slowest call on an idle 2-core machine; 2.3 s while two benchmarks shared its cores, hence
+# the margin (the test must not fail on a busy CI machine, and 3 s is still interactive).
+BUDGET_S = 3.0
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -195,7 +195,11 @@ def test_a_finished_trial_appears_without_a_reload(server: DashboardServer, db: 
     writer.join(timeout=30)
     pg.wait_for_selector("#trial-table tbody tr[data-number='2']", timeout=TIMEOUT_MS)
     pg.wait_for_function("() => document.getElementById('best-value').textContent === '0.25'")
-    assert "complete" in pg.locator("#trial-table tbody tr[data-number='2']").inner_text()
+    # the summary is drawn before the table's next page arrives: wait for the row too
+    pg.wait_for_function("() => { const r = document.querySelector("
+                         "\"#trial-table tbody tr[data-number='2']\");"
+                         " return r !== null && r.innerText.includes('complete'); }",
+                         timeout=TIMEOUT_MS)
     assert pg.locator("#n-trials").inner_text() == "3"
     pg.wait_for_function("() => { const t = document.querySelector('section[data-plot=history]"
                          " .scatterlayer'); return t && t.querySelectorAll('.point').length >= 3 }")
