@@ -136,10 +136,22 @@ def test_many_parameters_and_a_long_budget() -> None:
     assert decision["sampler"] == "tpe" and "budget of 200 trials" in decision["reason"]
 
 
-def test_multi_objective_goes_to_tpe() -> None:
+def test_multi_objective_goes_to_gp_then_nsga2_or_tpe() -> None:
     metrics = MetricSet({"loss": "minimize", "latency": "minimize"})
     decision = _decision(_planned(_floats(4), 50, metrics))
-    assert decision["sampler"] == "tpe" and "2 objectives" in decision["reason"]
+    assert decision["sampler"] == "gp" and "2 objectives" in decision["reason"]
+    assert "ParEGO" in decision["reason"]
+    decision = _decision(_planned(_floats(30), 2000, metrics))
+    assert decision["sampler"] == "gp" and "then nsga2" in decision["reason"]
+    space = _floats(4)
+    long_run = random_history(space, metrics, n=300)
+    assert choose(facts(space, metrics, budget=2000, history=long_run))[0] == "nsga2"
+    # conditional parameters or pruned trials: TPE, until the run is long
+    messy = messy_history(space, metrics)
+    sampler, reason = choose(facts(space, metrics, budget=100, history=messy))
+    assert sampler == "tpe" and "2 objectives" in reason
+    sampler, _ = choose(facts(_categoricals(), metrics, budget=None))
+    assert sampler == "tpe"
 
 
 def test_conditional_or_pruned_history_goes_to_tpe() -> None:
@@ -161,6 +173,11 @@ def test_every_rule_can_decide() -> None:
         facts(_categoricals(), MetricSet(), budget=20),
         facts(Space(), MetricSet(), budget=20),
         facts(space, MetricSet({"a": "minimize", "b": "maximize"}), budget=50),
+        facts(space, MetricSet({"a": "minimize", "b": "maximize"}), budget=None,
+              history=random_history(space, MetricSet({"a": "minimize", "b": "maximize"}),
+                                     n=300)),
+        facts(space, MetricSet({"a": "minimize", "b": "maximize"}), budget=50,
+              history=messy_history(space, MetricSet({"a": "minimize", "b": "maximize"}))),
         facts(_categoricals(), MetricSet(), budget=None),
         facts(space, MetricSet(), budget=50, history=messy_history(space)),
         facts(space, MetricSet(), budget=50, history=History(space, MetricSet(), (

@@ -41,8 +41,9 @@ last intermediate value); infeasible trials rank below the feasible ones by thei
 with several objectives the good group is filled front by front of the non-dominated sorting,
 the last front cut by hypervolume subset selection (MOTPE, Ozaki et al., JAIR 73, 2022: the
 points that add the most hypervolume; crowding distance, NSGA-II's cut, keeps the extremes
-instead and did worse on ZDT1-3 and DTLZ2, see benchmarks/multiobjective). A candidate
-that repeats a trial gives way to the next best.
+instead and did worse on ZDT1-3 and DTLZ2, see benchmarks/multiobjective), or by crowding
+distance where the selection would cost too much (a large front in 3 or more objectives). A
+candidate that repeats a trial gives way to the next best.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ _MAX_ENUMERATED = 4096
 #: Random points scored when every candidate is a duplicate and the space is too big to list.
 _FALLBACK_POINTS = 256
 _TOL = 1e-9
+#: With 3 or more objectives, hypervolume subset selection cuts a front of ``f`` rows down to
+#: ``k`` while ``f * k`` is at most this (well under 0.1 s); crowding distance beyond.
+_MAX_SUBSET_WORK = 2048
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 # Kinds of parameter on the unit cube.
@@ -359,7 +363,10 @@ def _pareto_best(losses: np.ndarray, n: int) -> np.ndarray:
     """Indices of ``n`` rows of ``losses`` chosen front by front (non-dominated sorting).
 
     The last front that does not fit whole keeps the rows that dominate the most together
-    (greedy hypervolume subset selection, :func:`hypervolume_subset`).
+    (greedy hypervolume subset selection, :func:`hypervolume_subset`); with 3 or more
+    objectives and a front of more than ``_MAX_SUBSET_WORK / k`` rows (``k`` to keep) it keeps
+    the rows of largest crowding distance instead (Deb et al., NSGA-II), which costs
+    milliseconds where the selection would cost seconds.
     """
     remaining = np.ones(len(losses), dtype=bool)
     chosen: list[np.ndarray] = []
@@ -368,7 +375,12 @@ def _pareto_best(losses: np.ndarray, n: int) -> np.ndarray:
         idx = np.flatnonzero(remaining)
         front = idx[np.sort(_front(losses[idx]))]
         if n_chosen + len(front) > n:
-            front = np.sort(front[hypervolume_subset(losses[front], n - n_chosen)])
+            k = n - n_chosen
+            if losses.shape[1] == 2 or len(front) * k <= _MAX_SUBSET_WORK:
+                front = np.sort(front[hypervolume_subset(losses[front], k)])
+            else:
+                crowd = _crowding(losses[front])
+                front = np.sort(front[np.lexsort((front, -crowd))[:k]])
         chosen.append(front)
         n_chosen += len(front)
         remaining[front] = False
@@ -399,6 +411,19 @@ def _dominated_by(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x, y = a[:, None, :], b[None, :, :]
     dominates = np.all(x <= y, axis=2) & np.any(x < y, axis=2)  # (len(a), len(b))
     return np.asarray(dominates.any(axis=0), dtype=bool)
+
+
+def _crowding(losses: np.ndarray) -> np.ndarray:
+    n, m = losses.shape
+    crowd = np.zeros(n)
+    for k in range(m):
+        order = np.argsort(losses[:, k], kind="stable")
+        v = losses[order, k]
+        span = v[-1] - v[0]
+        crowd[order[[0, -1]]] = np.inf
+        if n > 2 and np.isfinite(span) and span > 0:
+            crowd[order[1:-1]] += (v[2:] - v[:-2]) / span
+    return crowd
 
 
 def _weights(numbers: np.ndarray) -> np.ndarray:
