@@ -271,6 +271,17 @@ def write_report(path: Path, records: list[dict[str, Any]], meta: dict[str, Any]
     return text
 
 
+def _rounded(value: Any) -> Any:
+    """Metric values to 7 significant digits: the raw file stays small, the report the same."""
+    if isinstance(value, float):
+        return float(f"{value:.7g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def _load() -> str:
     try:
         return " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -332,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     records.sort(key=lambda r: (r["problem"], r["method"], r["seed"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    raw_path.write_text(json.dumps({"meta": meta, "records": records}), encoding="utf-8")
+    raw_path.write_text(json.dumps({"meta": meta, "records": _rounded(records)}),
+                        encoding="utf-8")
     text = write_report(args.out, records, meta)
     print(text)
     return 0
