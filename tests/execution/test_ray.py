@@ -244,3 +244,28 @@ def test_dialed_run_with_the_ray_executor(ray_runtime: str, tmp_path: Path) -> N
     assert "6 complete" in done.stdout
     trials = dialed.load_study("on-ray", storage=_url(tmp_path, "dialed.db")).trials
     assert len(trials) == 6 and all(t.state == TrialState.COMPLETE for t in trials)
+
+
+def test_a_lost_task_is_swept_until_its_exiting_worker_is_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray may report a killed worker lost while its process is still exiting (its pid still
+    looks alive): the driver keeps sweeping until the trial is failed, not just once."""
+    from dialed.execution import _ray
+
+    study = dialed.create_study("lost", storage=_url(tmp_path))
+    calls: list[float] = []
+    done = study.storage.create_trial(study.study_id, worker="w")
+
+    def sweep(ctx: Any) -> list[dialed.TrialRecord]:
+        calls.append(time.monotonic())
+        return [done] if len(calls) >= 3 else []  # the pid is gone at the third look
+
+    monkeypatch.setattr(_ray, "fail_stale_trials", sweep)
+    assert _ray.sweep_after_loss(study.context, wait=5.0) == [done]
+    assert len(calls) == 3
+    calls.clear()
+    monkeypatch.setattr(_ray, "fail_stale_trials", lambda ctx: calls.append(0.0) or [])
+    start = time.monotonic()
+    assert _ray.sweep_after_loss(study.context, wait=0.3) == []  # a worker on another machine
+    assert 0.3 <= time.monotonic() - start < 2.0

@@ -47,6 +47,8 @@ _RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory", "resources", "accelerator_ty
 _MAX_LOST_IN_A_ROW = 10
 #: How often the driver looks for trials whose worker died without Ray noticing.
 _SWEEP_EVERY_S = 30.0
+#: After Ray reports a task's worker lost, how long the driver keeps looking for its trial.
+_LOSS_SWEEP_S = 5.0
 
 
 def ray_task_options(resources_per_trial: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -272,7 +274,7 @@ def _drive(
 ) -> int:
     token = uuid.uuid4().hex
     pending: list[Any] = []
-    submitted = done = lost_in_a_row = 0
+    submitted = done = lost_in_a_row = lost = 0
     exhausted = False
     error: bytes | None = None
     last_sweep = time.monotonic()
@@ -291,7 +293,8 @@ def _drive(
                     kind, value = ray.get(ref)
                 except _lost_errors(ray) as exc:  # the worker died: its trial is stale
                     lost_in_a_row += 1
-                    fail_stale_trials(ctx)
+                    lost += 1
+                    sweep_after_loss(ctx)
                     if lost_in_a_row >= _MAX_LOST_IN_A_ROW:
                         raise DialedError(
                             f"study {ctx.name!r}: {lost_in_a_row} Ray tasks in a row lost their "
@@ -325,9 +328,26 @@ def _drive(
             ray.wait(pending, num_returns=len(pending), timeout=10.0)
         fail_stale_trials(ctx)
         raise
+    if lost:
+        fail_stale_trials(ctx)
     if error is not None:
         raise pickle.loads(error)
     return done
+
+
+def sweep_after_loss(ctx: StudyContext, wait: float = _LOSS_SWEEP_S) -> list[TrialRecord]:
+    """Fail the trial of a task whose worker Ray reports lost.
+
+    Ray can report the loss (the worker's socket closed) while the killed process is still
+    exiting, when its pid still looks alive: sweep until a trial is failed or ``wait`` seconds
+    pass. (A worker on another machine is failed after the study's grace period instead.)
+    """
+    end = time.monotonic() + wait
+    while True:
+        failed = fail_stale_trials(ctx)
+        if failed or time.monotonic() >= end:
+            return failed
+        time.sleep(0.1)
 
 
 def _lost_errors(ray: Any) -> tuple[type[BaseException], ...]:
