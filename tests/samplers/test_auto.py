@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dialed.metrics import MetricSet
-from dialed.samplers import History
+from dialed.samplers import GPSampler, History, TPESampler
 from dialed.samplers._auto import RULES, AutoSampler, choose, facts
 from dialed.space import Space
 from dialed.testing.samplers import MakeSampler, SamplerSuite, messy_history, random_history
@@ -107,19 +107,20 @@ def test_no_grid_when_it_does_not_fit_or_the_budget_is_open() -> None:
         assert not sampler.finite and sampler.queue(space) is None
 
 
-def test_gp_for_a_few_floats_and_a_modest_budget() -> None:
+def test_gp_and_tpe_for_a_few_floats_and_a_modest_budget() -> None:
     decision = _decision(_planned(_floats(4), 50))
-    assert decision["sampler"] == "gp"
+    assert decision["sampler"] == "gp+tpe"
+    assert "take turns" in decision["reason"]
     assert "4 numeric parameters" in decision["reason"]
     assert "budget of 50 trials" in decision["reason"]
 
 
-def test_gp_early_then_tpe_on_an_open_ended_run() -> None:
+def test_gp_and_tpe_early_then_tpe_on_an_open_ended_run() -> None:
     space = _floats(4)
     metrics = MetricSet()
     early = choose(facts(space, metrics, budget=None, history=random_history(space, n=20)))
     late = choose(facts(space, metrics, budget=None, history=random_history(space, n=300)))
-    assert early[0] == "gp" and "first 300 trials" in early[1]
+    assert early[0] == "gp+tpe" and "first 300 trials" in early[1]
     assert late[0] == "tpe" and "over 300 complete trials" in late[1]
 
 
@@ -199,8 +200,12 @@ def test_suggest_delegates_and_records_the_choice() -> None:
     history = random_history(space, n=12)
     params = sampler.suggest(history, space, 12)
     space.validate(params)
-    assert _decision(sampler)["sampler"] == "gp"
+    assert _decision(sampler)["sampler"] == "gp+tpe"
     assert params == _planned(space, 40).suggest(history, space, 12)
+    # even trials are the GP's and odd ones TPE's, each as it would propose alone
+    assert params == GPSampler(seed=sampler.seed).suggest(history, space, 12)
+    odd = sampler.suggest(history, space, 13)
+    assert odd == TPESampler(seed=sampler.seed).suggest(history, space, 13)
 
 
 @needs_gp
@@ -218,7 +223,7 @@ def test_study_records_the_decision_and_runs_the_grid_once() -> None:
                    + t.suggest_float("x1", 0, 1), n_trials=12)
     assert len(study.trials) == 12
     decision = study.attrs.get("sampler_decision")
-    assert decision is not None and decision["sampler"] == "gp"
+    assert decision is not None and decision["sampler"] == "gp+tpe"
     assert "2 numeric parameters" in decision["reason"]
 
 
@@ -237,7 +242,7 @@ def test_study_defining_its_space_as_it_runs() -> None:
                    + t.suggest_int("n", 1, 4), n_trials=10)
     assert len(study.get_trials(["complete"])) == 10
     decision = study.attrs.get("sampler_decision")
-    assert decision is not None and decision["sampler"] == "gp"
+    assert decision is not None and decision["sampler"] == "gp+tpe"
     assert "2 numeric parameters" in decision["reason"]
 
 

@@ -10,6 +10,7 @@ from dialed.samplers import GridSampler, RandomSampler, SobolSampler, make_sampl
 def test_all_is_exported() -> None:
     assert set(dialed.samplers.__all__) == {
         "AutoSampler", "CMAESSampler", "GPSampler", "History", "NSGAIISampler", "Sampler",
+        "PortfolioSampler",
         "RandomSampler",
         "SobolSampler",
         "GridSampler", "TPESampler",

@@ -13,6 +13,7 @@ from dialed.samplers._cmaes import CMAESSampler
 from dialed.samplers._gp import GPSampler
 from dialed.samplers._grid import GridSampler
 from dialed.samplers._nsga2 import NSGAIISampler
+from dialed.samplers._portfolio import PortfolioSampler
 from dialed.samplers._random import RandomSampler
 from dialed.samplers._sobol import SobolSampler
 from dialed.samplers._tpe import TPESampler
@@ -24,6 +25,7 @@ __all__ = [
     "GridSampler",
     "History",
     "NSGAIISampler",
+    "PortfolioSampler",
     "RandomSampler",
     "Sampler",
     "SobolSampler",
@@ -40,6 +42,7 @@ _SAMPLERS: dict[str, Callable[..., Sampler]] = {
     "gp": GPSampler,
     "cmaes": CMAESSampler,
     "nsga2": NSGAIISampler,
+    "portfolio": PortfolioSampler,
     "auto": AutoSampler,
 }
 

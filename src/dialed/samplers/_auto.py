@@ -3,14 +3,16 @@
 The rules follow the practice of Optuna's ``AutoSampler`` (OptunaHub; "AutoSampler: Automatic
 Selection of Optimization Algorithms in Optuna", 2024), checked on this library's own samplers:
 a Gaussian process is the most sample-efficient while trials are few and the numeric parameters
-not many; TPE scales to long runs, to categorical, conditional and pruned trials and to several
-objectives; CMA-ES wins long runs over many continuous parameters; a small discrete space whose
-every configuration fits in the budget is simply enumerated. The rules are the table
-:data:`RULES`, tried in order: the first that holds decides, and its sentence is the reason
-recorded with the study (:meth:`AutoSampler.decision`).
+not many, and with one objective it takes turns with TPE (a portfolio, ``_portfolio.py``),
+which covers the losses with plateaus on which a GP alone stalls; TPE scales to long runs, to
+categorical, conditional and pruned trials and to several objectives; CMA-ES wins long runs
+over many continuous parameters; a small discrete space whose every configuration fits in the
+budget is simply enumerated. The rules are the table :data:`RULES`, tried in order: the first
+that holds decides, and its sentence is the reason recorded with the study
+(:meth:`AutoSampler.decision`).
 
-Each choice is a concrete sampler built with this sampler's seed, and each is a pure function of
-(seed, history, number); so is the choice, so the suggestion for a trial is too.
+Each choice is a concrete sampler built with this sampler's seed, and each is a pure function
+of (seed, history, number); so is the choice, so the suggestion for a trial is too.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dialed.metrics import MetricSet
 from dialed.samplers._base import History, Sampler
 from dialed.space import CategoricalDistribution, Distribution, FloatDistribution, Space
 
-__all__ = ["RULES", "AutoSampler", "Facts", "Rule", "choose", "facts"]
+__all__ = ["PAIR", "RULES", "AutoSampler", "Facts", "Rule", "choose", "facts"]
 
 # The thresholds, from a quick check on synthetic functions with the optimum off the centre
 # (median best of 2-3 seeds; not a benchmark): with 4 parameters and 60 trials the GP beat TPE
@@ -59,8 +61,23 @@ MO_GP_MAX_PARAMS = 32
 #: What continues a run with several objectives once the GP has GP_MAX_TRIALS complete trials.
 MO_AFTER_GP = "nsga2"
 
+# One objective (benchmarks/results/bbo.md, bayesmark's problems, 128 trials in batches of 8):
+# the GP alone stalled where the loss has plateaus and steps (a decision tree's log loss, an
+# L1 model's accuracy: below random search there), TPE alone where a smooth optimum needs
+# refining (an MLP's log loss); taking turns, each fitted on both's trials, matched or beat the
+# better of the two on every problem of the quick suite.
+
+#: The pair for one objective and a modest budget: a GP and TPE take turns (_portfolio.py).
+PAIR = "gp+tpe"
+_PAIR_WHY = (
+    "a Gaussian process and TPE take turns (even trials the GP, odd ones TPE), each fitted on "
+    "every trial; the GP refines smooth optima in few trials and TPE keeps the search moving "
+    "where the loss has plateaus or steps"
+)
+
 # Where each choice lives; imported when first chosen (the registry imports this module).
 _CLASSES = {
+    PAIR: ("dialed.samplers._portfolio", "PortfolioSampler"),
     "grid": ("dialed.samplers._grid", "GridSampler"),
     "gp": ("dialed.samplers._gp", "GPSampler"),
     "tpe": ("dialed.samplers._tpe", "TPESampler"),
@@ -123,8 +140,8 @@ def _params(n: int, kind: str = "") -> str:
 #: categorical parameters only                                                tpe
 #: conditional parameters                                                     tpe
 #: pruned trials                                                              tpe
-#: <= 16 numeric parameters and a budget of <= 300 trials                     gp
-#: <= 16 numeric parameters, fewer than 300 complete trials (budget longer)   gp
+#: <= 16 numeric parameters and a budget of <= 300 trials                     gp+tpe
+#: <= 16 numeric parameters, fewer than 300 complete trials (budget longer)   gp+tpe
 #: <= 16 numeric parameters (300 complete trials or more)                     tpe
 #: > 16 numeric parameters, none categorical, a budget of >= 500 trials       cmaes
 #: anything else                                                              tpe
@@ -170,15 +187,14 @@ RULES: tuple[Rule, ...] = (
          lambda f: f.n_pruned > 0,
          lambda f: "trials are being pruned: TPE learns from pruned trials too, where a "
                    "Gaussian process would see only the complete ones"),
-    Rule("gp",
+    Rule(PAIR,
          lambda f: f.n_numeric <= GP_MAX_PARAMS and f.budget is not None
                    and f.budget <= GP_MAX_TRIALS and f.n_complete < GP_MAX_TRIALS,
-         lambda f: f"{_params(f.n_numeric, 'numeric ')} and {_budget(f)}: a Gaussian process "
-                   "makes the most of few trials"),
-    Rule("gp",
+         lambda f: f"{_params(f.n_numeric, 'numeric ')} and {_budget(f)}: {_PAIR_WHY}"),
+    Rule(PAIR,
          lambda f: f.n_numeric <= GP_MAX_PARAMS and f.n_complete < GP_MAX_TRIALS,
-         lambda f: f"{_params(f.n_numeric, 'numeric ')} and {_budget(f)}: a Gaussian process "
-                   f"makes the most of the first {GP_MAX_TRIALS} trials, then TPE takes over"),
+         lambda f: f"{_params(f.n_numeric, 'numeric ')} and {_budget(f)}: {_PAIR_WHY} for the "
+                   f"first {GP_MAX_TRIALS} trials, then TPE alone keeps the cost per trial low"),
     Rule("tpe",
          lambda f: f.n_numeric <= GP_MAX_PARAMS,
          lambda f: f"{_params(f.n_numeric, 'numeric ')} and over {GP_MAX_TRIALS} complete "

@@ -1,0 +1,119 @@
+"""A portfolio: several samplers take turns, each proposing from the whole shared history.
+
+No single sampler wins everywhere: in the analysis of the NeurIPS 2020 black-box optimisation
+challenge (Turner et al. 2021, "Bayesian Optimization is Superior to Random Search for Machine
+Learning Hyperparameter Tuning", PMLR 133, Sec. 5) several of the strongest entries combined
+optimisers, because the problems on which a Gaussian process stalls (plateaus of a tree's loss,
+an accuracy that moves in steps) are those on which a density model such as TPE does well, and
+the reverse. Here the members take turns by trial number, member ``number mod k`` proposing
+trial ``number``; each is fitted on every trial, its own and the others' (and sees the running
+ones, so a batch does not pile onto one point). A member's model is thereby corrected by
+evidence it would not have gathered alone.
+
+Each member is a pure function of (seed, history, number), so the portfolio is too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dialed.errors import ConfigError
+from dialed.metrics import MetricSet
+from dialed.samplers._base import History, Sampler
+from dialed.space import Distribution, Space
+
+__all__ = ["PortfolioSampler"]
+
+
+class PortfolioSampler(Sampler):
+    """Members take turns: trial ``n`` is proposed by member ``n mod len(members)``.
+
+    ``members`` names samplers the registry knows (not ``grid`` or ``auto``); each is built with
+    this sampler's seed and its defaults.
+    """
+
+    name = "portfolio"
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        members: Sequence[str] = ("gp", "tpe"),
+    ) -> None:
+        super().__init__(seed)
+        if isinstance(members, str) or not members:
+            raise ConfigError(
+                f"portfolio members must be a non-empty list of sampler names, got {members!r}"
+            )
+        names = [str(m).strip().lower() for m in members]
+        bad = [m for m in names if m in ("grid", "auto", "portfolio")]
+        if bad:
+            raise ConfigError(
+                f"portfolio members cannot include {bad[0]!r}; give samplers that propose "
+                "from history, such as ['gp', 'tpe']"
+            )
+        for m in names:  # fail now, with the registry's message, on an unknown name
+            _build(m, 0)
+        self._names = tuple(names)
+        self._members: list[Sampler] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return self._names
+
+    def member_for(self, number: int) -> str:
+        """The name of the member that proposes trial ``number``."""
+        return self._names[number % len(self._names)]
+
+    # -- what the engine calls -------------------------------------------------------------
+    def plan(
+        self, space: Space, metrics: MetricSet, *, n_trials: int | None, n_jobs: int
+    ) -> None:
+        for member in self._built():
+            member.plan(space, metrics, n_trials=n_trials, n_jobs=n_jobs)
+
+    def suggest(self, history: History, space: Space, number: int) -> dict[str, Any]:
+        return self._member(number).suggest(history, space, number)
+
+    def suggest_one(
+        self,
+        history: History,
+        name: str,
+        distribution: Distribution,
+        number: int,
+        params: Mapping[str, Any],
+    ) -> Any:
+        return self._member(number).suggest_one(history, name, distribution, number, params)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "options": {"members": list(self._names)}}
+
+    # -- the members -----------------------------------------------------------------------
+    def _member(self, number: int) -> Sampler:
+        return self._built()[number % len(self._names)]
+
+    def _built(self) -> list[Sampler]:
+        with self._lock:
+            if self._members is None:
+                self.rng(0)  # fixes the seed when none was given
+                seed = int(self._seed or 0)
+                self._members = [_build(m, seed) for m in self._names]
+            return self._members
+
+    # A lock cannot be pickled (process executors send samplers to workers).
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+
+def _build(name: str, seed: int) -> Sampler:
+    from dialed.samplers import make_sampler  # the registry imports this module
+
+    return make_sampler(name, seed=seed)
