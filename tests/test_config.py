@@ -139,7 +139,13 @@ def test_missing_keys(tmp_path: Path) -> None:
      ("space: {lr: {type: float, low: 0, high: 1, log: true}}", "a log scale needs low > 0"),
      ("space: {lr: {type: floaty, low: 0, high: 1}}", "type must be one of float"),
      ("space: [1, 2]", "space: must be a mapping"),
-     ("objective: train.objective", "is not of the form 'module:function'")],
+     ("objective: train.objective", "is not of the form 'module:function'"),
+     ("resource: {name: epochs}", "resource: resource needs max (for example"),
+     ("resource: {name: epochs, max: 9, eta: 3}", "resource has unknown field(s) ['eta']"),
+     ("resource: {name: epochs, min: 10, max: 9}", "resource max must be >= min (10)"),
+     ("resource: {name: epochs, max: 9, reduction_factor: 1}",
+      "resource reduction_factor must be > 1"),
+     ("resource: epochs", "resource: must be a mapping")],
 )
 def test_field_errors(tmp_path: Path, extra: str, expected: str) -> None:
     text = "study: s\nobjective: m:f\nbudget: {trials: 3}\n"
@@ -286,6 +292,32 @@ def test_reopening_with_other_metrics_or_ranges_is_refused(tmp_path: Path) -> No
     other_range = runnable(tmp_path, space={"x": {"type": "float", "low": 0.0, "high": 2.0}})
     with pytest.raises(ConfigError, match=r"study file .*: parameter 'x' was already defined"):
         run_study_file(other_range, url)
+
+
+CURVE = """
+def objective(trial):
+    x = trial.params["x"]
+    for epoch in range(1, int(trial.resource) + 1):
+        trial.report((x - 0.25) ** 2 + 1.0 / epoch, epoch)
+        if trial.should_prune():
+            raise __import__("dialed").Pruned()
+    return (x - 0.25) ** 2
+"""
+
+
+def test_a_declared_resource_screens_trials(tmp_path: Path) -> None:
+    name = module_in(tmp_path, CURVE)
+    cfg = study_file(objective=f"{name}:objective", budget={"trials": 30}, seed=3,
+                     space={"x": {"type": "float", "low": 0.0, "high": 1.0}},
+                     resource={"name": "epochs", "min": 1, "max": 9, "reduction_factor": 3})
+    cfg._source = tmp_path / "virtual.yaml"
+    study = run_study_file(cfg, f"sqlite:///{tmp_path / 'res.db'}")
+    assert study.resource is not None and study.resource.to_dict() == {
+        "name": "epochs", "min": 1, "max": 9, "reduction_factor": 3}
+    pruned = study.get_trials(["pruned"])
+    assert pruned and all(max(t.intermediate) < 9 for t in pruned)
+    decision = study.attrs.get("pruner_decision")
+    assert decision is not None and "epochs from 1 to 9" in decision["reason"]
 
 
 def test_a_failing_objective_is_recorded_when_catch_is_true(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ what would be valid::
       C: {type: float, low: 0.01, high: 1000, log: true, family: regularization}
     budget: {trials: 40, timeout: 10m}     # at least one of them
     strategy: random                       # or {sampler: ..., pruner: ..., options: {...}}
+    resource: {name: epochs, min: 1, max: 81, reduction_factor: 3}   # for early stopping
     seed: 0
     n_jobs: 2
     catch: true                            # a failing trial is recorded; the study goes on
@@ -59,7 +60,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from dialed.analysis.tradeoff import TradeoffRule, recommend, record_rule
 from dialed.errors import ConfigError, DialedError, NoTrialsError
 from dialed.metrics import MetricSet, parse_target
-from dialed.pruners import Pruner, make_pruner
+from dialed.pruners import Pruner, Resource, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
 from dialed.storage import DEFAULT_URL
@@ -208,6 +209,7 @@ class StudyFile(_Model):
     space: dict[str, Any] | None = None
     budget: Budget
     strategy: Strategy = Field(default_factory=Strategy)
+    resource: dict[str, Any] | None = None
     seed: StrictInt | None = Field(default=None, ge=0)
     n_jobs: StrictInt = Field(default=1, ge=1)
     catch: StrictBool = True
@@ -249,6 +251,13 @@ class StudyFile(_Model):
     def _space_specs(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
             Space.from_dict(value)
+        return value
+
+    @pydantic.field_validator("resource")
+    @classmethod
+    def _resource_spec(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            Resource.from_spec(value)
         return value
 
     @pydantic.field_validator("strategy", mode="before")
@@ -612,6 +621,7 @@ def run_study_file(
             pruner=cfg.strategy.build_pruner(),
             seed=cfg.seed,
             space=declared,
+            resource=cfg.resource,
             load_if_exists=True,
             max_retries=cfg.max_retries,
         )
