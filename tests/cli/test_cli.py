@@ -108,6 +108,10 @@ def test_run_then_inspect_export_and_delete(workdir: Path, runner: CliRunner) ->
     assert "Traceback" not in done.stderr
     assert "10 complete" in done.stdout
     assert "best trial of quad" in done.stdout
+    # auto's choice and its reason, as recorded in the study
+    assert "search: gp+tpe (1 numeric parameter and a budget of 10 trials: a Gaussian " \
+        "process and TPE take turns" in done.stdout
+    assert "early stopping:" not in done.stdout  # the objective reports no curve
     assert (workdir / "dialed.db").exists()
 
     studies = invoke(runner, "studies")
@@ -144,6 +148,7 @@ def test_run_then_inspect_export_and_delete(workdir: Path, runner: CliRunner) ->
     best_number = min(rows, key=lambda r: float(r["metric_loss"]))["number"]
     assert f"{best_loss:.6g}" in best.stdout
     assert best_number in best.stdout and "params.x" in best.stdout and "seed" in best.stdout
+    assert "search: gp+tpe (" in best.stdout
 
     refused = runner.invoke(app, ["delete", "quad"], input="n\n")
     assert refused.exit_code == 1

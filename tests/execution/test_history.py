@@ -23,3 +23,30 @@ def test_incremental_history_matches_a_full_read_with_out_of_order_finishes() ->
     excluded = cache.refresh(exclude_trial_id=running[2].trial_id)
     assert running[2].number not in [t.number for t in excluded.trials]
     assert len(excluded.trials) == 5
+
+
+def test_kept_subsets_match_what_the_history_computes() -> None:
+    study = dialed.create_study("subsets", metrics={"loss": "minimize", "acc": "maximize"})
+    storage, sid = study.storage, study.study_id
+    cache = HistoryCache(storage, sid, study.metrics)
+    trials = [storage.create_trial(sid, worker="w", params={"x": i}) for i in range(8)]
+    endings = [  # finished out of order: complete, pruned, failed, one objective missing
+        (4, TrialState.COMPLETE, {"loss": 1.0, "acc": 0.5}),
+        (1, TrialState.PRUNED, {}),
+        (6, TrialState.COMPLETE, {"loss": 0.5}),
+        (0, TrialState.FAILED, {}),
+        (2, TrialState.COMPLETE, {"loss": 2.0, "acc": 0.1}),
+        (7, TrialState.PRUNED, {}),
+    ]
+    for i, state, metrics in endings:
+        storage.finish_trial(trials[i].trial_id, state, metrics=metrics)
+        kept = cache.refresh()
+        plain = dialed.samplers.History(space=kept.space, metrics=kept.metrics,
+                                        trials=kept.trials)
+        for part in ("complete", "pruned", "running"):
+            assert [t.number for t in getattr(kept, part)] == \
+                [t.number for t in getattr(plain, part)], part
+    final = cache.refresh()
+    assert [t.number for t in final.complete] == [2, 4]
+    assert [t.number for t in final.pruned] == [1, 7]
+    assert [t.number for t in final.running] == [3, 5]

@@ -245,6 +245,7 @@ def _print_run_summary(study: Study, url: str) -> None:
     for t in study.trials:
         counts[t.state.value] = counts.get(t.state.value, 0) + 1
     out.print(f"study {study.name!r} in {redact_url(url)}: {fmt.counts_line(counts)}")
+    _print_choices(out, study)
     if study.metrics.multi_objective:
         front = study.best_trials
         if front:
@@ -260,6 +261,17 @@ def _print_run_summary(study: Study, url: str) -> None:
             return
     _fail("no trial completed; see the errors with: dialed trials "
           f"{study.name} --state failed", code=1)
+
+
+def _print_choices(out: Console, study: Study) -> None:
+    """What ``auto`` chose for the search and for early stopping, and why (when it chose)."""
+    attrs = study.attrs
+    for key, label, what in (("sampler_decision", "search", "sampler"),
+                             ("pruner_decision", "early stopping", "pruner")):
+        decision = attrs.get(key)
+        if isinstance(decision, dict) and decision.get(what):
+            out.print(f"{label}: {decision[what]} ({decision.get('reason', '')})",
+                      highlight=False, markup=False)
 
 
 @app.command()
@@ -333,6 +345,7 @@ def best(
             return
         _out().print(fmt.best_table(handle.metrics, handle.best_trial,
                                     title=f"best trial of {study}"))
+        _print_choices(_out(), handle)
         if parsed is not None:
             _print_tradeoff(_out(), handle, parsed, "--rule")
 

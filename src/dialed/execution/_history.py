@@ -9,12 +9,14 @@ order, so each refresh reads the running trials and the new ones, not the whole 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 
 from dialed.metrics import MetricSet
 from dialed.samplers import History
+from dialed.samplers._base import is_complete
 from dialed.space import Space
 from dialed.storage import Storage
-from dialed.trial import TrialRecord
+from dialed.trial import TrialRecord, TrialState
 
 __all__ = ["HistoryCache"]
 
@@ -30,6 +32,10 @@ class HistoryCache:
         self._space = Space()
         self._space_dict: dict[str, dict[str, object]] = {}
         self._ordered: tuple[TrialRecord, ...] = ()
+        # the complete and pruned ones among _ordered, kept alongside it
+        self._objectives = [m.name for m in metrics.objectives]
+        self._complete: tuple[TrialRecord, ...] = ()
+        self._pruned: tuple[TrialRecord, ...] = ()
 
     @property
     def space(self) -> Space:
@@ -69,8 +75,12 @@ class HistoryCache:
             new.sort(key=_number)
             if not self._ordered or new[0].number > self._ordered[-1].number:
                 self._ordered += tuple(new)  # the usual case: they finished in order
+                self._complete += self._completed(new)
+                self._pruned += self._pruned_of(new)
             else:
                 self._ordered = tuple(sorted(self._finished.values(), key=_number))
+                self._complete = self._completed(self._ordered)
+                self._pruned = self._pruned_of(self._ordered)
         live = sorted(self._live.values(), key=_number)
         if live and self._ordered and live[0].number < self._ordered[-1].number:
             trials = tuple(heapq.merge(self._ordered, live, key=_number))
@@ -80,7 +90,17 @@ class HistoryCache:
             exclude_trial_id in self._live or exclude_trial_id in self._finished
         ):
             trials = tuple(t for t in trials if t.trial_id != exclude_trial_id)
-        return History(space=self._space, metrics=self._metrics, trials=trials)
+            return History(space=self._space, metrics=self._metrics, trials=trials)
+        running = tuple(t for t in live if t.state == TrialState.RUNNING)
+        return History.of_parts(self._space, self._metrics, trials, complete=self._complete,
+                                pruned=self._pruned, running=running)
+
+    def _completed(self, trials: Iterable[TrialRecord]) -> tuple[TrialRecord, ...]:
+        return tuple(t for t in trials if is_complete(t, self._objectives))
+
+    @staticmethod
+    def _pruned_of(trials: Iterable[TrialRecord]) -> tuple[TrialRecord, ...]:
+        return tuple(t for t in trials if t.state == TrialState.PRUNED)
 
 
 def _number(trial: TrialRecord) -> int:

@@ -28,7 +28,7 @@ from dialed.metrics import MetricSet
 from dialed.space import Distribution, Space
 from dialed.trial import TrialRecord, TrialState
 
-__all__ = ["History", "Sampler"]
+__all__ = ["History", "Sampler", "is_complete"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,32 @@ class History:
     trials: tuple[TrialRecord, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @classmethod
+    def of_parts(
+        cls,
+        space: Space,
+        metrics: MetricSet,
+        trials: tuple[TrialRecord, ...],
+        *,
+        complete: tuple[TrialRecord, ...],
+        pruned: tuple[TrialRecord, ...],
+        running: tuple[TrialRecord, ...],
+    ) -> History:
+        """A history whose subsets the caller keeps already (the engine's incremental cache).
+
+        They must be what :attr:`complete`, :attr:`pruned` and :attr:`running` would compute
+        from ``trials``; the engine keeps them up to date trial by trial instead of scanning
+        the whole study for each suggestion.
+        """
+        history = cls(space=space, metrics=metrics, trials=trials)
+        history.__dict__.update(complete=complete, pruned=pruned, running=running)
+        return history
+
     @cached_property
     def complete(self) -> tuple[TrialRecord, ...]:
         """Finished trials with every objective, feasible or not."""
         names = [m.name for m in self.metrics.objectives]
-        return tuple(
-            t for t in self.trials
-            if t.state == TrialState.COMPLETE and all(n in t.metrics for n in names)
-        )
+        return tuple(t for t in self.trials if is_complete(t, names))
 
     @cached_property
     def running(self) -> tuple[TrialRecord, ...]:
@@ -95,6 +113,11 @@ class History:
             keys = {_key(t.params) for t in self.trials}
             self._cache["keys"] = keys
         return key in keys
+
+
+def is_complete(trial: TrialRecord, objectives: Sequence[str]) -> bool:
+    """Whether ``trial`` is complete with a value for each of ``objectives``."""
+    return trial.state == TrialState.COMPLETE and all(n in trial.metrics for n in objectives)
 
 
 def _key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
