@@ -23,11 +23,19 @@ METHODS: list[tuple[str, str, str]] = [
     ("dialed-asha", "dialed", "random search + ASHA"),
     ("dialed-hyperband", "dialed", "random search + Hyperband"),
     ("dialed-tpe-hyperband", "dialed", "TPE + Hyperband, BOHB-style sampler view"),
+    ("dialed-tpe-asha", "dialed", "TPE + ASHA, BOHB-style sampler view"),
+    ("dialed-bohb-asha", "dialed", "TPE for two trials in three, random search for the third "
+     "(BOHB's random fraction of 1/3), + ASHA, BOHB-style sampler view"),
+    ("dialed-auto", "dialed", "dialed's defaults (`auto` sampler and `auto` pruner), as a user "
+     "gets them by declaring the resource"),
     ("optuna-median", "optuna", "Optuna default sampler (TPE) + MedianPruner"),
     ("optuna-hyperband", "optuna", "Optuna default sampler (TPE) + HyperbandPruner"),
 ]
 
 Curve = Callable[[dict[str, Any], int], Iterator[float]]
+
+#: BOHB (Falkner et al. 2018, Alg. 2) draws a fraction 1/3 of its configurations at random.
+BOHB_MEMBERS = ("tpe", "random", "tpe")
 
 #: The full-budget search samples with seed + this, independent of the other methods' seeds.
 BASELINE_SEED_OFFSET = 10_000
@@ -85,11 +93,16 @@ def run_method(method: str, problem: Problem, curve_of: Curve, seed: int,
         _run_dialed(problem, curve_of, seed + BASELINE_SEED_OFFSET, meter, pruner="none",
                     sampler="random")
     else:
-        pruner: Any = {"dialed-median": "median", "dialed-asha": "asha"}.get(
-            method, "hyperband")
-        sampler: Any = "random"
-        if method == "dialed-tpe-hyperband":
+        pruner: Any = {"dialed-median": "median", "dialed-asha": "asha",
+                       "dialed-tpe-asha": "asha", "dialed-bohb-asha": "asha",
+                       "dialed-auto": "auto"}.get(method, "hyperband")
+        sampler: Any = "auto" if method == "dialed-auto" else "random"
+        if method.startswith("dialed-tpe-"):
             sampler, note = tpe_sampler(seed)
+        elif method == "dialed-bohb-asha":
+            from dialed.samplers import PortfolioSampler
+
+            sampler = PortfolioSampler(seed, members=BOHB_MEMBERS)
         _run_dialed(problem, curve_of, seed, meter, pruner=pruner, sampler=sampler)
     return {
         "method": method, "problem": problem.name, "seed": seed, "budget": budget,

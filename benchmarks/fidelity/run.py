@@ -63,8 +63,8 @@ def _job(method: str, problem_name: str, seed: int, quick: bool, budget: int) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="27 epochs, 3 seeds, 4 problems (about 10 minutes on 2 cores)")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (3 quick, 5 full)")
+                        help="27 epochs, 5 seeds, 4 problems (about 10 minutes on 2 cores)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (5 in both modes)")
     parser.add_argument("--full-trials", type=int, default=None,
                         help="trials of the full-budget search; sets the epoch budget "
                              "(12 quick, 16 full)")
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "fidelity.md")
     args = parser.parse_args(argv)
     _limit_threads()
-    n_seeds = args.seeds or (3 if args.quick else 5)
+    n_seeds = args.seeds or 5
     full_trials = args.full_trials or (12 if args.quick else 16)
     probs = [p for p in problems(args.quick) if not args.problems or p.name in args.problems]
     methods = [m for m, _, _ in METHODS if not args.methods or m in args.methods]

@@ -134,17 +134,17 @@ def test_hyperband_tags_brackets_and_the_sampler_sees_its_bracket() -> None:
     assert study.attrs["pruner"] == pruner.describe()
 
 
-def test_auto_turns_hyperband_on_when_a_resource_is_declared() -> None:
-    study = dialed.create_study("auto-hb", resource=RESOURCE, seed=0)
+def test_auto_turns_asha_on_when_a_resource_is_declared() -> None:
+    study = dialed.create_study("auto-asha", resource=RESOURCE, seed=0)
     assert study.attrs["pruner"] == {"name": "auto"}
     study.optimize(curve_objective, n_trials=30)
     decision = study.attrs["pruner_decision"]
-    assert decision["pruner"] == "hyperband"
+    assert decision["pruner"] == "asha"
     assert "resource" in decision["reason"] and "epochs" in decision["reason"]
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
-    assert pruned and all("Hyperband bracket" in t.system_attrs["prune_reason"] for t in pruned)
-    # brackets were tagged once the decision was made (from the second trial on)
-    assert all("bracket" in t.system_attrs for t in study.trials[1:])
+    assert pruned and all("ASHA" in t.system_attrs["prune_reason"] for t in pruned)
+    # once trials were pruned, auto's sampler turned to TPE with BOHB's random fraction
+    assert study.attrs["sampler_decision"]["sampler"] == "tpe+random"
 
 
 def test_auto_uses_the_median_rule_without_a_resource_and_nothing_without_reports() -> None:
