@@ -249,3 +249,20 @@ def test_study_defining_its_space_as_it_runs() -> None:
 def test_describe() -> None:
     described = AutoSampler(seed=5).describe()
     assert described == {"name": "auto", "seed": 5, "options": {}}
+
+
+def test_trials_screened_at_a_lower_budget_count_as_pruned() -> None:
+    # A multi-fidelity pruner shows the sampler the trials that reached a rung as complete
+    # ones tagged with that rung (the BOHB-style view): they are screened trials.
+    from dataclasses import replace
+
+    space = _floats(3)
+    plain = random_history(space, n=12)
+    assert choose(facts(space, MetricSet(), budget=50, history=plain))[0] == "gp+tpe"
+    tagged = tuple(replace(t, system_attrs={"fidelity": 3.0}) for t in plain.trials)
+    view = History(space, MetricSet(), tagged)
+    sampler, reason = choose(facts(space, MetricSet(), budget=50, history=view))
+    assert sampler == "tpe+random" and "pruned" in reason
+    full = tuple(replace(t, system_attrs={"fidelity": "full"}) for t in plain.trials)
+    assert choose(facts(space, MetricSet(), budget=50,
+                        history=History(space, MetricSet(), full)))[0] == "gp+tpe"

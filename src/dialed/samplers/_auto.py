@@ -27,6 +27,7 @@ from dialed._util import derive_seed
 from dialed.metrics import MetricSet
 from dialed.samplers._base import History, Sampler
 from dialed.space import CategoricalDistribution, Distribution, FloatDistribution, Space
+from dialed.trial import TrialRecord
 
 __all__ = ["PAIR", "RULES", "SCREENED", "AutoSampler", "Facts", "Rule", "choose", "facts"]
 
@@ -247,10 +248,20 @@ def facts(
         n_objectives=len(metrics.objectives),
         budget=budget,
         n_complete=len(complete),
-        n_pruned=0 if history is None else len(history.pruned),
+        n_pruned=0 if history is None else len(history.pruned) + _screened(complete),
         conditional=len(keys) > 1,
         before_run=history is None,
     )
+
+
+def _screened(complete: Iterable[TrialRecord]) -> int:
+    """Trials a multi-fidelity pruner's BOHB-style view shows as complete at a lower budget.
+
+    That view (:func:`dialed.pruners.fidelity_history`) turns the trials that reached a rung
+    into complete ones carrying their value there, tagged with the rung as system attribute
+    ``fidelity``; they are screened trials, pruned or not yet, and count as such here.
+    """
+    return sum(1 for t in complete if t.system_attrs.get("fidelity") not in (None, "full"))
 
 
 def choose(f: Facts) -> tuple[str, str]:
