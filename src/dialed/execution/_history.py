@@ -81,19 +81,25 @@ class HistoryCache:
                 self._ordered = tuple(sorted(self._finished.values(), key=_number))
                 self._complete = self._completed(self._ordered)
                 self._pruned = self._pruned_of(self._ordered)
-        live = sorted(self._live.values(), key=_number)
-        if live and self._ordered and live[0].number < self._ordered[-1].number:
-            trials = tuple(heapq.merge(self._ordered, live, key=_number))
-        else:
-            trials = self._ordered + tuple(live)
-        if exclude_trial_id is not None and (
-            exclude_trial_id in self._live or exclude_trial_id in self._finished
-        ):
-            trials = tuple(t for t in trials if t.trial_id != exclude_trial_id)
+        if exclude_trial_id is not None and exclude_trial_id in self._finished:  # rare
+            trials = tuple(t for t in self._merged(self._live_sorted())
+                           if t.trial_id != exclude_trial_id)
             return History(space=self._space, metrics=self._metrics, trials=trials)
+        # the usual exclusion: the running trial being suggested for
+        live = [t for t in self._live_sorted() if t.trial_id != exclude_trial_id]
+        trials = self._merged(live)
         running = tuple(t for t in live if t.state == TrialState.RUNNING)
         return History.of_parts(self._space, self._metrics, trials, complete=self._complete,
                                 pruned=self._pruned, running=running)
+
+    def _live_sorted(self) -> list[TrialRecord]:
+        return sorted(self._live.values(), key=_number)
+
+    def _merged(self, live: list[TrialRecord]) -> tuple[TrialRecord, ...]:
+        """The finished trials and ``live`` ones, by number."""
+        if live and self._ordered and live[0].number < self._ordered[-1].number:
+            return tuple(heapq.merge(self._ordered, live, key=_number))
+        return self._ordered + tuple(live)
 
     def _completed(self, trials: Iterable[TrialRecord]) -> tuple[TrialRecord, ...]:
         return tuple(t for t in trials if is_complete(t, self._objectives))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import copy
 import threading
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -36,6 +37,8 @@ class MemoryStorage(Storage):
         self._spaces: dict[int, dict[str, dict[str, Any]]] = {}
         self._trials: dict[int, TrialRecord] = {}
         self._by_study: dict[int, list[int]] = {}
+        # waiting trials per study, oldest first: a claim does not scan the whole study
+        self._waiting: dict[int, deque[int]] = {}
         self._next_study = 1
         self._next_trial = 1
 
@@ -60,6 +63,7 @@ class MemoryStorage(Storage):
             self._studies[sid] = rec
             self._spaces[sid] = {}
             self._by_study[sid] = []
+            self._waiting[sid] = deque()
             return self._with_attrs(rec)
 
     def _with_attrs(self, rec: StudyRecord) -> StudyRecord:
@@ -106,6 +110,7 @@ class MemoryStorage(Storage):
             sid = self.get_study(name).study_id
             for tid in self._by_study.pop(sid):
                 del self._trials[tid]
+            del self._waiting[sid]
             del self._studies[sid], self._attrs[sid], self._spaces[sid]
 
     def set_study_attr(self, study_id: int, key: str, value: Any) -> None:
@@ -172,6 +177,8 @@ class MemoryStorage(Storage):
         self._next_trial += 1
         self._trials[rec.trial_id] = rec
         self._by_study[study_id].append(rec.trial_id)
+        if state == TrialState.WAITING:
+            self._waiting[study_id].append(rec.trial_id)
         return rec
 
     def create_trial(
@@ -222,7 +229,9 @@ class MemoryStorage(Storage):
         attrs = _json_copy(dict(system_attrs or {}))
         with self._lock:
             self._study(study_id)
-            for tid in self._by_study[study_id]:
+            waiting = self._waiting[study_id]
+            while waiting:
+                tid = waiting.popleft()  # only a claim takes a trial out of WAITING
                 rec = self._trials[tid]
                 if rec.state == TrialState.WAITING:
                     t = now()
