@@ -86,10 +86,20 @@ class DialedMethod(Method):
                                  n_jobs=batch)
 
     def ask(self) -> tuple[Any, dict[str, Any]]:
-        trial = self._study.ask()
+        import dialed
+
+        try:
+            trial = self._study.ask()
+        except dialed.SearchExhausted:
+            # A grid that auto chose for a small discrete space has tried every configuration
+            # (the optimum is among them); the protocol still asks for the whole budget, so the
+            # best one is evaluated again, which changes no best-so-far.
+            return None, dict(self._study.best_params)
         return trial, trial.suggest_space(self._space)
 
     def tell(self, token: Any, loss: float) -> None:
+        if token is None:  # a repeat after the search was exhausted (see ask)
+            return
         if math.isfinite(loss):
             self._study.tell(token, loss)
         else:

@@ -275,10 +275,22 @@ def _run_all(todo: list[tuple[str, str, int, int, int]], raw: Path, workers: int
         for job in todo:
             done(run_job(*job))
         return out
+    failed: list[str] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_job, *job) for job in todo]
+        futures = {pool.submit(run_job, *job): job for job in todo}
         for fut in as_completed(futures):
-            done(fut.result())
+            try:
+                rec = fut.result()
+            except Exception as exc:  # one broken run must not stop (or hide) the others
+                method, problem, seed = futures[fut][:3]
+                line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                failed.append(f"{method} {problem} seed {seed}: {type(exc).__name__}: {line}")
+                print(f"FAILED {failed[-1]}", file=sys.stderr, flush=True)
+                continue
+            done(rec)
+    if failed:
+        print(f"{len(failed)} run(s) failed and are not in {raw}:\n  " + "\n  ".join(failed),
+              file=sys.stderr)
     return out
 
 
