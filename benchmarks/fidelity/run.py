@@ -227,6 +227,14 @@ def render(summary: dict[str, Any], runs: list[dict[str, Any]], probs: list[Any]
             f"`optuna-hyperband` in at least half of the (problem, seed) runs, at E/3 and at E "
             f"({parts}).",
         ]
+    if summary.get("versus"):
+        lines += ["", "Every dialed method against `optuna-hyperband`, run by run (better / "
+                  "equal / worse quality at equal epochs):", "",
+                  "| method | at E/3 | at E |", "|---|---|---|"]
+        for m, v in summary["versus"].items():
+            cells = " | ".join(f"{v[k]['wins']} / {v[k]['ties']} / {v[k]['losses']}"
+                               for k in ("E/3", "E"))
+            lines.append(f"| {m} | {cells} |")
     lines.append("")
     return "\n".join(lines)
 

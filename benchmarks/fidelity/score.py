@@ -96,29 +96,36 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     candidates = [m for m in pooled if m.startswith(MF_PREFIX)]
     best = min(candidates, key=lambda m: (pooled[m], m)) if candidates else None
     target1 = best is not None and pooled[best] <= 1 / 3
-    compare: dict[str, dict[str, int]] = {}
-    target2 = False
-    if best is not None and "optuna-hyperband" in methods:
-        target2 = True
-        for label, frac in (("E/3", 1 / 3), ("E", 1.0)):
-            wins = ties = losses = 0
-            for p, s in pairs:
-                a, b = by_key.get((p, s, best)), by_key.get((p, s, "optuna-hyperband"))
-                if a is None or b is None:
-                    continue
-                budget = by_key[(p, s, "full-budget")]["budget"] * frac
-                va, vb = best_at(a, budget), best_at(b, budget)
-                if va < vb - 1e-12:
-                    wins += 1
-                elif va > vb + 1e-12:
-                    losses += 1
-                else:
-                    ties += 1
-            compare[label] = {"wins": wins, "ties": ties, "losses": losses}
-            n = wins + ties + losses
-            target2 = target2 and n > 0 and (wins + ties) * 2 >= n
+    versus = {m: _versus(by_key, pairs, m, "optuna-hyperband") for m in methods
+              if m.startswith(MF_PREFIX) and "optuna-hyperband" in methods}
+    compare = versus.get(best, {}) if best is not None else {}
+    target2 = bool(compare) and all(
+        v["wins"] + v["ties"] + v["losses"] > 0 and (v["wins"] + v["ties"]) * 2
+        >= v["wins"] + v["ties"] + v["losses"] for v in compare.values())
     return {
         "problems": problems, "methods": methods, "seeds": seeds, "table": table,
         "pooled_ratio": pooled, "best": best, "target1": target1, "compare": compare,
-        "target2": target2,
+        "target2": target2, "versus": versus,
     }
+
+
+def _versus(by_key: dict[tuple[str, int, str], dict[str, Any]], pairs: list[tuple[str, int]],
+            method: str, other: str) -> dict[str, dict[str, int]]:
+    """Run by run, how often ``method`` is better, equal or worse than ``other`` at E/3 and E."""
+    out: dict[str, dict[str, int]] = {}
+    for label, frac in (("E/3", 1 / 3), ("E", 1.0)):
+        wins = ties = losses = 0
+        for p, s in pairs:
+            a, b = by_key.get((p, s, method)), by_key.get((p, s, other))
+            if a is None or b is None:
+                continue
+            budget = by_key[(p, s, "full-budget")]["budget"] * frac
+            va, vb = best_at(a, budget), best_at(b, budget)
+            if va < vb - 1e-12:
+                wins += 1
+            elif va > vb + 1e-12:
+                losses += 1
+            else:
+                ties += 1
+        out[label] = {"wins": wins, "ties": ties, "losses": losses}
+    return out
