@@ -1,13 +1,15 @@
 """A portfolio: several samplers take turns, each proposing from the whole shared history.
 
-No single sampler wins everywhere: in the analysis of the NeurIPS 2020 black-box optimisation
-challenge (Turner et al. 2021, "Bayesian Optimization is Superior to Random Search for Machine
-Learning Hyperparameter Tuning", PMLR 133, Sec. 5) several of the strongest entries combined
-optimisers, because the problems on which a Gaussian process stalls (plateaus of a tree's loss,
-an accuracy that moves in steps) are those on which a density model such as TPE does well, and
-the reverse. Here the members take turns by trial number, member ``number mod k`` proposing
-trial ``number``; each is fitted on every trial, its own and the others' (and sees the running
-ones, so a batch does not pile onto one point). A member's model is thereby corrected by
+No single sampler wins everywhere. In the NeurIPS 2020 black-box optimisation challenge
+(Turner et al. 2021, "Bayesian Optimization is Superior to Random Search for Machine Learning
+Hyperparameter Tuning: Analysis of the Black-Box Optimization Challenge 2020", PMLR 133)
+several of the strongest entries combined optimisers rather than trusting one. On this
+library's run of the same problems (benchmarks/results/bbo.md) a Gaussian process stalls where
+the loss has plateaus and steps (a decision tree's log loss), on which a density model such as
+TPE does well, and TPE is slower to refine a smooth optimum, on which
+the GP does well. Here the members take turns by trial number, member ``number mod k``
+proposing trial ``number``; each is fitted on every trial, its own and the others' (and sees
+the running ones, so a batch does not pile onto one point), so each model is corrected by
 evidence it would not have gathered alone.
 
 Each member is a pure function of (seed, history, number), so the portfolio is too.
