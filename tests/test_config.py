@@ -346,3 +346,18 @@ def test_the_quickstart_example_runs_one_trial() -> None:
     assert set(trial.params) == {"learning_rate", "max_leaf_nodes", "l2_regularization",
                                  "max_features"}
     assert 0.0 < trial.metrics["val_acc"] <= 1.0 and trial.metrics["val_loss"] > 0.0
+
+
+def test_the_early_stopping_example_prunes_and_says_why(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    example = Path(__file__).resolve().parents[1] / "examples" / "early_stopping.yaml"
+    cfg = load_study_file(example)
+    assert cfg.resource == {"name": "epochs", "min": 1, "max": 27, "reduction_factor": 3}
+    study = run_study_file(cfg, f"sqlite:///{tmp_path / 'es.db'}", n_trials=12, n_jobs=1)
+    states = [t.state for t in study.trials]
+    assert len(states) == 12 and TrialState.PRUNED in states, states
+    full = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert full and all(max(t.intermediate) == 27 for t in full)
+    assert all(0.0 <= t.metrics["val_loss"] <= 1.0 for t in full)
+    assert study.attrs["pruner_decision"]["pruner"] == "asha"
+    assert study.attrs["sampler_decision"]["sampler"] == "tpe+random"
