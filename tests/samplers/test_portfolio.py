@@ -87,3 +87,15 @@ def test_pickles_after_its_members_are_built() -> None:
 def test_bad_members(members: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         PortfolioSampler(seed=0, members=members)  # type: ignore[arg-type]
+
+
+def test_a_repeated_member_is_one_sampler_and_the_study_seed_reaches_the_members() -> None:
+    space = _floats(2)
+    history = random_history(space, n=15)
+    sampler = PortfolioSampler(members=["tpe", "random", "tpe"])
+    sampler.bind_seed(21)
+    built = sampler._built()
+    assert built[0] is built[2] and built[0].seed == 21 and built[1].seed == 21
+    assert sampler.suggest(history, space, 15) == TPESampler(seed=21).suggest(history, space, 15)
+    assert sampler.suggest(history, space, 16) == RandomSampler(seed=21).suggest(history, space,
+                                                                                16)

@@ -96,12 +96,21 @@ class PortfolioSampler(Sampler):
     def _member(self, number: int) -> Sampler:
         return self._built()[number % len(self._names)]
 
+    def bind_seed(self, study_seed: int) -> None:
+        unbound = self._seed is None
+        super().bind_seed(study_seed)
+        if unbound:
+            with self._lock:
+                self._members = None  # any built before take the study's seed
+
     def _built(self) -> list[Sampler]:
         with self._lock:
             if self._members is None:
                 self.rng(0)  # fixes the seed when none was given
                 seed = int(self._seed or 0)
-                self._members = [_build(m, seed) for m in self._names]
+                # a name given twice (a weight: ["tpe", "random", "tpe"]) is one sampler
+                one = {m: _build(m, seed) for m in dict.fromkeys(self._names)}
+                self._members = [one[m] for m in self._names]
             return self._members
 
     # A lock cannot be pickled (process executors send samplers to workers).
