@@ -365,16 +365,6 @@ class AutoSampler(Sampler):
             self._seed = derive_seed(0)
         return self._seed
 
-    # A lock cannot be pickled (process executors send samplers to workers).
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
 
 def _grid_size(dists: Iterable[Distribution]) -> int | None:
     """How many configurations the space holds, or None when some parameter is continuous."""

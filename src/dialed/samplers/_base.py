@@ -16,10 +16,12 @@ same suggestion, in any process.
 from __future__ import annotations
 
 import abc
+import copy
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -133,8 +135,26 @@ class Sampler(abc.ABC):
     #: configuration has been claimed, the study has nothing left to run.
     finite: bool = False
 
+    #: Attributes a copy sent to another process starts afresh with (caches), by value.
+    _fresh_when_pickled: ClassVar[Mapping[str, Any]] = {}
+
     def __init__(self, seed: int | None = None) -> None:
         self._seed = seed
+
+    # Process executors send samplers to workers: a lock cannot be pickled (a copy gets its own)
+    # and caches are rebuilt there rather than shipped.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if "_lock" in state:
+            state["_lock"] = None
+        for key, value in self._fresh_when_pickled.items():
+            state[key] = copy.copy(value)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_lock" in state:
+            self._lock = threading.Lock()
 
     @property
     def seed(self) -> int | None:

@@ -36,7 +36,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from cmaes import CMA, CMAwM
@@ -78,6 +78,7 @@ class CMAESSampler(Sampler):
     """
 
     name = "cmaes"
+    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_run": None}
 
     def __init__(
         self,
@@ -221,17 +222,6 @@ class CMAESSampler(Sampler):
             "popsize": self._popsize, "restarts": self._restarts,
             "n_startup": self._n_startup, "sigma0": self._sigma0,
         }}
-
-    # A lock cannot be pickled (process executors send samplers to workers); the run is a cache.
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_run"] = None
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
 
 # -- the unit cube CMA-ES searches -----------------------------------------------------------

@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -86,6 +86,7 @@ class GPSampler(Sampler):
     """
 
     name = "gp"
+    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_layouts": {}}
 
     def __init__(
         self,
@@ -256,17 +257,6 @@ class GPSampler(Sampler):
             with self._lock:
                 self._layouts[space] = layout
         return layout
-
-    # A lock cannot be pickled (process executors send samplers to workers); layouts are a cache.
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_layouts"] = {}
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
 
 # -- the model's view of a space ----------------------------------------------------------------

@@ -48,7 +48,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -79,6 +79,7 @@ class NSGAIISampler(Sampler):
     """
 
     name = "nsga2"
+    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_cache": None}
 
     def __init__(
         self,
@@ -213,17 +214,6 @@ class NSGAIISampler(Sampler):
             params = _decode(_mutate(child, rng, pm_k, categorical, sizes, self._eta_mutation),
                              names, dists)
         return params
-
-    # A lock cannot be pickled (process executors send samplers to workers); the cache is one.
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_cache"] = None
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
 
 # -- (S1)-(S3), (S6): ranking and survival ---------------------------------------------------

@@ -113,16 +113,6 @@ class PortfolioSampler(Sampler):
                 self._members = [one[m] for m in self._names]
             return self._members
 
-    # A lock cannot be pickled (process executors send samplers to workers).
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
 
 def _build(name: str, seed: int) -> Sampler:
     from dialed.samplers import make_sampler  # the registry imports this module

@@ -18,7 +18,7 @@ asked about, so workers in different processes agree without talking to one anot
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -39,6 +39,7 @@ class SobolSampler(Sampler):
     """
 
     name = "sobol"
+    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_engines": {}}
 
     def __init__(self, seed: int | None = None, scramble: bool = True) -> None:
         super().__init__(seed)
@@ -100,14 +101,3 @@ class SobolSampler(Sampler):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "options": {"scramble": self._scramble}}
-
-    # A lock cannot be pickled (process executors send samplers to workers); engines are a cache.
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_engines"] = {}
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
