@@ -158,6 +158,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--pool-seeds", action="store_true",
                     help="score with one opt and clip per problem over all seeds (default: "
                          "per seed, since the seed sets the data split)")
+    ap.add_argument("--compare", help="comma-separated methods the report scores (default: "
+                                      "every method in the raw file; a (problem, seed) is "
+                                      "scored when each of them ran it)")
     ap.add_argument("--score-only", action="store_true",
                     help="run nothing: rewrite the report from the raw file")
     return ap.parse_args(argv)
@@ -215,7 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cells = {(p, s, args.iters, args.batch) for s in seeds for p in problems}
     mine = [r for r in records if record_key(r)[1:] in cells]  # every method the file has
     try:
-        scores = score(mine, pool_seeds=args.pool_seeds)
+        compare = None if not args.compare else [m.strip() for m in args.compare.split(",")]
+        scores = score(mine, methods=compare, pool_seeds=args.pool_seeds)
     except ValueError as exc:
         print(f"cannot score {raw}: {exc}", file=sys.stderr)
         return 2
@@ -227,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         f"- command: `{command.strip()}`",
         f"- date: {dt.date.today().isoformat()}; mode: {mode}; raw results: "
-        f"`{raw.relative_to(HERE.parent.parent)}`",
+        f"`{_shown(raw)}`",
         "- machine: 2 CPU cores shared with other work (timings are indicative), "
         f"{platform.platform()}, Python {platform.python_version()}; one thread per job",
         f"- packages: {_versions()}; dialed revision(s) in these runs: "
@@ -250,6 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     print(f"wrote {report}")
     return 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it."""
+    root = HERE.parent.parent
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _run_all(todo: list[tuple[str, str, int, int, int]], raw: Path, workers: int,
