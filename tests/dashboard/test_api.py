@@ -58,6 +58,11 @@ def test_overview_has_space_notes_settings_and_best(client: TestClient) -> None:
     assert {p["family"] for p in o["space"]} == {"optimizer", "architecture"}
     assert {"key": "note", "value": HOSTILE} in o["notes"]
     assert any(r["key"].startswith("sampler") for r in o["settings"])
+    # the default sampler is auto: its choice (the demo prunes trials: TPE with BOHB's random
+    # fraction) and the reason are shown with the settings
+    chosen = {r["key"]: r["value"] for r in o["settings"]}
+    assert chosen["sampler_decision.sampler"] == "tpe+random"
+    assert len(chosen["sampler_decision.reason"]) > 20
     assert o["best"]["number"] >= 0 and "loss" in o["best"]["metrics"]
     assert o["counts"]["complete"] + o["counts"]["pruned"] + o["counts"]["failed"] == 36
     assert o["version"] >= 1

@@ -46,7 +46,9 @@ QUEUED_PREFIX = "workflow:queued:"
 #: Where a recommended trade-off is recorded (dialed.analysis.tradeoff).
 TRADEOFF_KEY = "tradeoff"
 #: Study attributes shown as the study's settings (written by create_study).
-SETTINGS_KEYS = ("sampler", "pruner", "resource", "settings")
+#: The study attributes shown as its settings; ``*_decision``: what ``auto`` chose and why.
+SETTINGS_KEYS = ("sampler", "sampler_decision", "pruner", "pruner_decision", "resource",
+                 "settings")
 _MAX_ROWS_PER_SECTION = 300
 
 
