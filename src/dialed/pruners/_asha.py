@@ -19,25 +19,20 @@ rung; the verdict is kept, so asking again gives the same answer.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from dialed.errors import ConfigError
 from dialed.metrics import MetricSet
-from dialed.pruners._base import Pruner
-from dialed.pruners._curve import at_rung, check_int, check_number, peers
-from dialed.pruners._fidelity import fidelity_history
+from dialed.pruners._curve import check_int
+from dialed.pruners._halving import HalvingPruner, halving_verdict
 from dialed.pruners._resource import Resource
 from dialed.samplers._base import History
 from dialed.trial import TrialRecord
 
-__all__ = ["ASHAPruner", "halving_verdict", "rung_levels"]
-
-_VIEWS = ("budget", "all")
+__all__ = ["ASHAPruner"]
 
 
-class ASHAPruner(Pruner):
+class ASHAPruner(HalvingPruner):
     """Stops a trial that is not in the top ``1/eta`` of its peers at a rung.
 
     ``min_resource``, ``max_resource`` and ``reduction_factor`` default to the study's declared
@@ -57,55 +52,18 @@ class ASHAPruner(Pruner):
         sampler_view: str = "budget",
         min_observations: int | None = None,
     ) -> None:
-        self._options: dict[str, Any] = {
-            "min_resource": min_resource, "max_resource": max_resource,
-            "reduction_factor": reduction_factor,
-            "min_early_stopping_rate": min_early_stopping_rate,
-            "sampler_view": sampler_view, "min_observations": min_observations,
-        }
-        if min_resource is not None:
-            check_number(self.name, "min_resource", min_resource, above=0)
-        if max_resource is not None:
-            check_number(self.name, "max_resource", max_resource, above=0)
-        if reduction_factor is not None:
-            check_number(self.name, "reduction_factor", reduction_factor, above=1)
+        super().__init__(min_resource, max_resource, reduction_factor, sampler_view,
+                         min_observations, min_early_stopping_rate=min_early_stopping_rate)
         check_int(self.name, "min_early_stopping_rate", min_early_stopping_rate, 0)
-        if sampler_view not in _VIEWS:
-            raise ConfigError(f"{self.name} pruner: sampler_view must be one of "
-                              f"{', '.join(_VIEWS)}, got {sampler_view!r}")
-        if min_observations is not None:
-            check_int(self.name, "min_observations", min_observations, 1)
-        self._resource: Resource | None = None
-        self._verdicts: dict[tuple[int, int], str | None] = {}
 
     # -- settings ------------------------------------------------------------------------------
     def bind(self, resource: Resource | None, metrics: MetricSet) -> None:
         super().bind(resource, metrics)
-        self._resource = resource
-        low, high, _ = self.budgets()
-        if high is not None and high < low:
-            raise ConfigError(f"{self.name} pruner: max_resource ({high:g}) is below "
-                              f"min_resource ({low:g})")
+        self.budgets()  # raises the ConfigError now rather than at the first report
 
     def budgets(self) -> tuple[float, float | None, float]:
         """``(r, R, eta)``: the options, else the study's resource, else ``(1, None, 3)``."""
-        res = self._resource
-        low, high, eta = (self._options[k] for k in ("min_resource", "max_resource",
-                                                      "reduction_factor"))
-        if low is None:
-            low = res.min if res is not None else 1
-        if high is None and res is not None:
-            high = res.max
-        if eta is None:
-            eta = res.reduction_factor if res is not None else 3
-        return float(low), None if high is None else float(high), float(eta)
-
-    @property
-    def unit(self) -> str:
-        return self._resource.name if self._resource is not None else "steps"
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, **self._options}
+        return self._resolved()
 
     # -- decisions ----------------------------------------------------------------------------
     def should_prune(self, history: History, trial: TrialRecord) -> str | None:
@@ -117,83 +75,4 @@ class ASHAPruner(Pruner):
     def sampler_history(self, history: History, trial_attrs: Mapping[str, Any]) -> History:
         if self._options["sampler_view"] == "all":
             return history
-        low, high, eta = self.budgets()
-        return fidelity_history(history, rung_levels(low, high, eta, history),
-                                min_observations=self._options["min_observations"])
-
-
-def rung_levels(low: float, high: float | None, eta: float, history: History) -> list[float]:
-    """Rung resources ``low * eta**k`` below ``high`` (up to the longest curve if no ``high``)."""
-    top = high
-    if top is None:
-        top = max((t.last_step or 0 for t in history.trials), default=0) + 1.0
-    levels: list[float] = []
-    level = low
-    while level < top - 1e-9:
-        levels.append(level)
-        level *= eta
-    return levels
-
-
-def halving_verdict(
-    history: History,
-    trial: TrialRecord,
-    *,
-    first: float,
-    high: float | None,
-    eta: float,
-    verdicts: dict[tuple[int, int], str | None],
-    label: str,
-    unit: str,
-    same_group: Callable[[TrialRecord], bool] | None = None,
-) -> str | None:
-    """The successive-halving decision for ``trial`` at the latest rung it crossed.
-
-    Rungs are ``first * eta**k`` below ``high``; peers are the trials of ``history`` (those
-    ``same_group`` accepts, e.g. the same Hyperband bracket). ``verdicts`` caches one decision
-    per (trial, rung).
-    """
-    step = trial.last_step
-    if step is None or step < first:
-        return None
-    k = math.floor(math.log(step / first) / math.log(eta) + 1e-9)
-    rung = first * eta**k
-    while rung > step + 1e-9:  # guard the floating-point floor
-        k -= 1
-        rung = first * eta**k
-    if high is not None:
-        while k >= 0 and rung >= high - 1e-9:  # the full budget is no rung: the trial ends
-            k -= 1
-            rung = first * eta**k
-        if k < 0:
-            return None
-    key = (trial.trial_id, k)
-    if key in verdicts:
-        return verdicts[key]
-    own = at_rung(trial.intermediate, rung)
-    if own is None:  # cannot happen: the trial's last step is past the rung
-        return None
-    loss = history.metrics.primary.loss
-    mine = loss(own[1])
-    others = []
-    for t in peers(history.trials, trial):
-        if same_group is not None and not same_group(t):
-            continue
-        hit = at_rung(t.intermediate, rung)
-        if hit is not None:
-            others.append(loss(hit[1]))
-    n = len(others) + 1
-    top = math.floor(n / eta + 1e-9)
-    verdict: str | None = None
-    if top < 1:
-        if others and mine > min(others):
-            verdict = (f"{label}: value {own[1]:.6g} at rung {rung:g} {unit} is not the best of "
-                       f"the {n} trials that reached it so far (fewer than {eta:g}: only the "
-                       f"best continues)")
-    else:
-        cutoff = sorted([*others, mine])[top - 1]
-        if mine > cutoff:
-            verdict = (f"{label}: value {own[1]:.6g} at rung {rung:g} {unit} is not in the "
-                       f"top 1/{eta:g} ({top} of {n}) of the trials that reached it")
-    verdicts[key] = verdict
-    return verdict
+        return self._budget_view(history)

@@ -28,24 +28,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from dialed.errors import ConfigError
 from dialed.metrics import MetricSet
-from dialed.pruners._asha import halving_verdict, rung_levels
-from dialed.pruners._base import Pruner
-from dialed.pruners._curve import check_int, check_number
-from dialed.pruners._fidelity import fidelity_history
+from dialed.pruners._halving import HalvingPruner, halving_verdict
 from dialed.pruners._resource import Resource, n_levels
 from dialed.samplers._base import History
 from dialed.trial import TrialRecord
 
 __all__ = ["HyperbandPruner"]
 
-_VIEWS = ("budget", "bracket", "all")
 
-
-class HyperbandPruner(Pruner):
+class HyperbandPruner(HalvingPruner):
     """Hyperband brackets, each an asynchronous successive halving over its own rungs.
 
     ``min_resource``, ``max_resource`` and ``reduction_factor`` default to the study's declared
@@ -53,6 +48,7 @@ class HyperbandPruner(Pruner):
     """
 
     name = "hyperband"
+    views: ClassVar[tuple[str, ...]] = ("budget", "bracket", "all")
 
     def __init__(
         self,
@@ -62,54 +58,26 @@ class HyperbandPruner(Pruner):
         sampler_view: str = "budget",
         min_observations: int | None = None,
     ) -> None:
-        self._options: dict[str, Any] = {
-            "min_resource": min_resource, "max_resource": max_resource,
-            "reduction_factor": reduction_factor, "sampler_view": sampler_view,
-            "min_observations": min_observations,
-        }
-        if min_resource is not None:
-            check_number(self.name, "min_resource", min_resource, above=0)
-        if max_resource is not None:
-            check_number(self.name, "max_resource", max_resource, above=0)
-        if reduction_factor is not None:
-            check_number(self.name, "reduction_factor", reduction_factor, above=1)
-        if sampler_view not in _VIEWS:
-            raise ConfigError(f"{self.name} pruner: sampler_view must be one of "
-                              f"{', '.join(_VIEWS)}, got {sampler_view!r}")
-        if min_observations is not None:
-            check_int(self.name, "min_observations", min_observations, 1)
-        self._resource: Resource | None = None
-        self._verdicts: dict[tuple[int, int], str | None] = {}
+        super().__init__(min_resource, max_resource, reduction_factor, sampler_view,
+                         min_observations)
         self._cycle: list[int] | None = None
 
     # -- settings ------------------------------------------------------------------------------
     def bind(self, resource: Resource | None, metrics: MetricSet) -> None:
         super().bind(resource, metrics)
-        self._resource = resource
         self._cycle = None
         self.budgets()  # raises the ConfigError now rather than at the first report
 
     def budgets(self) -> tuple[float, float, float]:
         """``(r, R, eta)``: the options, else the study's declared resource."""
-        res = self._resource
-        low, high, eta = (self._options[k] for k in ("min_resource", "max_resource",
-                                                      "reduction_factor"))
-        if low is None:
-            low = res.min if res is not None else 1
-        if high is None and res is not None:
-            high = res.max
-        if eta is None:
-            eta = res.reduction_factor if res is not None else 3
+        low, high, eta = self._resolved()
         if high is None:
             raise ConfigError(
                 "hyperband pruner needs the maximum resource: declare the study's resource "
                 "(create_study(..., resource={'name': 'epochs', 'min': 1, 'max': 81})) or give "
                 "max_resource="
             )
-        if float(high) < float(low):
-            raise ConfigError(f"hyperband pruner: max_resource ({high:g}) is below "
-                              f"min_resource ({low:g})")
-        return float(low), float(high), float(eta)
+        return low, high, eta
 
     @property
     def n_brackets(self) -> int:
@@ -127,13 +95,6 @@ class HyperbandPruner(Pruner):
         if self._cycle is None:
             self._cycle = _smooth_round_robin(self.bracket_sizes())
         return self._cycle[number % len(self._cycle)]
-
-    @property
-    def unit(self) -> str:
-        return self._resource.name if self._resource is not None else "steps"
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, **self._options}
 
     # -- hooks -----------------------------------------------------------------------------------
     def on_trial_start(self, number: int, history: History) -> dict[str, Any]:
@@ -160,9 +121,7 @@ class HyperbandPruner(Pruner):
                 return history
             kept = tuple(t for t in history.trials if self.bracket(t.number) == b)
             return History(space=history.space, metrics=history.metrics, trials=kept)
-        low, high, eta = self.budgets()
-        return fidelity_history(history, rung_levels(low, high, eta, history),
-                                min_observations=self._options["min_observations"])
+        return self._budget_view(history)
 
 
 def _smooth_round_robin(weights: list[int]) -> list[int]:
