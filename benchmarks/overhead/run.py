@@ -7,9 +7,11 @@ samplers (dialed ``random``/``sobol``/``tpe``/``gp``/``cmaes`` beside Optuna's
 1. a study of 5 float parameters is prefilled with N finished trials of uniform random
    parameters (dialed: written through its ``Storage`` contract; Optuna: ``add_trials``), not
    timed; an SQLite study is prefilled once per N and copied for every sampler;
-2. the study is opened with the sampler under test, one ask+tell cycle warms it up (caches,
-   imports) and is not timed;
-3. ``reps`` ask+tell cycles with a trivial objective are timed; the report gives the median time
+2. dialed's study and Optuna's are opened with the samplers under test; one ask+tell cycle of
+   each warms them up (caches, imports) and is not timed;
+3. ``reps`` rounds, each one ask+tell cycle of dialed then one of Optuna with a trivial
+   objective, are timed (interleaved, so a burst of load on a shared machine falls on both
+   libraries alike rather than on whichever ran then); the report gives the median time
    of the suggestion (dialed: ``Study.ask`` + ``suggest_space``; Optuna: ``Study.ask`` with the
    distributions) and of the whole trial (suggestion + tell), in milliseconds.
 
@@ -37,7 +39,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -107,23 +109,22 @@ def dialed_prefill(storage: Any, name: str, n: int) -> None:
                            metrics=study.metrics.values_from(objective(params)))
 
 
-def dialed_time(storage: Any, name: str, sampler: str, reps: int) -> tuple[float, float]:
+def dialed_cycle(storage: Any, name: str, sampler: str) -> Callable[[], tuple[float, float]]:
+    """One ask+tell cycle of a dialed study with ``sampler``: ``(suggest s, trial s)`` per call."""
     import dialed
 
     space = dialed_space()
     study = dialed.load_study(name, storage=storage, sampler=sampler)
-    asks, trials = [], []
-    for i in range(reps + 1):
+
+    def cycle() -> tuple[float, float]:
         t0 = time.perf_counter()
         trial = study.ask()
         params = trial.suggest_space(space)
         t1 = time.perf_counter()
         study.tell(trial, objective(params))
-        t2 = time.perf_counter()
-        if i:  # the first cycle warms up
-            asks.append(t1 - t0)
-            trials.append(t2 - t0)
-    return 1000 * statistics.median(asks), 1000 * statistics.median(trials)
+        return t1 - t0, time.perf_counter() - t0
+
+    return cycle
 
 
 # -- Optuna ----------------------------------------------------------------------------------
@@ -148,23 +149,37 @@ def optuna_prefill(storage: Any, name: str, n: int) -> None:
     study.add_trials(frozen)
 
 
-def optuna_time(storage: Any, name: str, sampler: str, reps: int) -> tuple[float, float]:
+def optuna_cycle(storage: Any, name: str, sampler: str) -> Callable[[], tuple[float, float]]:
+    """One ask+tell cycle of an Optuna study with ``sampler``: ``(suggest s, trial s)``."""
     import optuna
 
     sampler_obj = getattr(optuna.samplers, sampler)(seed=SEED)
     study = optuna.load_study(study_name=name, storage=storage, sampler=sampler_obj)
     dists = optuna_dists()
-    asks, trials = [], []
-    for i in range(reps + 1):
+
+    def cycle() -> tuple[float, float]:
         t0 = time.perf_counter()
         trial = study.ask(dists)
         t1 = time.perf_counter()
         study.tell(trial, objective(trial.params))
-        t2 = time.perf_counter()
-        if i:
-            asks.append(t1 - t0)
-            trials.append(t2 - t0)
-    return 1000 * statistics.median(asks), 1000 * statistics.median(trials)
+        return t1 - t0, time.perf_counter() - t0
+
+    return cycle
+
+
+def interleaved(cycles: Sequence[Callable[[], tuple[float, float]]],
+                reps: int) -> list[tuple[float, float]]:
+    """Median ``(suggest ms, trial ms)`` of each cycle over ``reps`` rounds, after one warm-up
+    round; each round runs every cycle once, so a burst of load on a shared machine falls on
+    all of them alike."""
+    times: list[list[tuple[float, float]]] = [[] for _ in cycles]
+    for i in range(reps + 1):
+        for mine, cycle in zip(times, cycles, strict=True):
+            took = cycle()
+            if i:  # the first round warms up (caches, imports)
+                mine.append(took)
+    return [(1000 * statistics.median(a for a, _ in t), 1000 * statistics.median(b for _, b in t))
+            for t in times]
 
 
 # -- backends --------------------------------------------------------------------------------
@@ -240,10 +255,10 @@ def measure(backend: Backend, n: int, pair: tuple[str, str], reps: int) -> Timin
     why = available(mine)
     if why is not None:
         return Timing(backend.kind, n, mine, theirs, None, None, None, None, why)
-    storage, name = backend.study("dialed", n)
-    d_ask, d_trial = dialed_time(storage, name, mine, reps)
-    storage, name = backend.study("optuna", n)
-    o_ask, o_trial = optuna_time(storage, name, theirs, reps)
+    d_storage, d_name = backend.study("dialed", n)
+    o_storage, o_name = backend.study("optuna", n)
+    (d_ask, d_trial), (o_ask, o_trial) = interleaved(
+        [dialed_cycle(d_storage, d_name, mine), optuna_cycle(o_storage, o_name, theirs)], reps)
     return Timing(backend.kind, n, mine, theirs, d_ask, d_trial, o_ask, o_trial)
 
 
@@ -310,7 +325,8 @@ def render(rows: Sequence[Timing], command: str, reps: int, seconds: float) -> s
         f"- packages: {', '.join(versions)}",
         f"- {N_PARAMS} float parameters in [{LOW:g}, {HIGH:g}], trivial objective; history "
         f"prefilled with N finished random trials; median of {reps} timed ask+tell cycles after "
-        f"one warm-up (GP: at most {GP_MAX_REPS}). Suggest = the ask (where the sampler "
+        f"one warm-up (GP: at most {GP_MAX_REPS}), dialed's and Optuna's interleaved cycle by "
+        "cycle. Suggest = the ask (where the sampler "
         "proposes); trial = ask + tell. Times in ms; ratio = dialed / Optuna (below 1: dialed "
         "is faster).",
         "",
