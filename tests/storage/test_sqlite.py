@@ -213,17 +213,16 @@ def test_refetching_newer_trials_reads_a_range(db: SQLStorage) -> None:
         assert "SCAN" not in plan, plan
 
 
-def test_best_trial_is_fast_on_20000_trials(db: SQLStorage) -> None:
+def test_best_trial_and_summary_on_20000_trials(db: SQLStorage) -> None:
+    # how fast is a matter of the query plans (test_best_trial_walks_an_index) and of the
+    # scale benchmark; here, that the indexed reads give the right answers at scale
     sid = _fill(db, 20_000)
-    start = time.perf_counter()
     best = db.best_trial(sid, "loss", "minimize")
     top = db.best_trial(sid, "loss", "maximize")
     summary = db.list_studies()
-    elapsed = time.perf_counter() - start
     assert best is not None and best.metrics["loss"] == 0.0
     assert top is not None and top.metrics["loss"] == 19_999.0
     assert summary[0].best_value == 0.0 and summary[0].counts == {"complete": 20_000}
-    assert elapsed < 1.0
 
 
 def test_get_trials_uses_three_queries_however_many_trials(db: SQLStorage) -> None:
