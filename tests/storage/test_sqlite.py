@@ -304,10 +304,10 @@ def test_many_openers_of_a_new_file_create_it_once(tmp_path: Path) -> None:
 def test_a_long_lock_becomes_one_clear_error(
     db: SQLStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dialed.storage._sql as sql
+    import dialed.storage._sql_engine as sql_engine
 
     sid = db.create_study("s", metrics={}, seed=1).study_id
-    monkeypatch.setattr(sql, "_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(sql_engine, "_BUSY_TIMEOUT_S", 0.2)
     quick = SQLStorage(_url(tmp_path / "study.db"))  # waits 0.2 s for a lock, not 60 s
     writer = sqlite3.connect(tmp_path / "study.db", isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock and keeps it

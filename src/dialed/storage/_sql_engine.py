@@ -1,0 +1,236 @@
+"""The database under :class:`~dialed.storage._sql.SQLStorage`: its URL, engine and transactions.
+
+:class:`Database` checks the storage URL (one line naming what is wrong and the forms that
+work), opens the SQLAlchemy engine, creates or checks the schema, and runs a function of a
+connection as one transaction, retried with backoff while the database is busy:
+
+- **SQLite**: WAL mode, a busy timeout for the write lock, ``BEGIN IMMEDIATE`` for every write
+  transaction (the lock is held from its first read) and a plain ``BEGIN`` for reads; the WAL is
+  synced at a durable commit (``synchronous=FULL``) and not at a running trial's bookkeeping
+  (``NORMAL``).
+- **PostgreSQL**: reads run as ``REPEATABLE READ, READ ONLY``; a running trial's bookkeeping
+  commits with ``synchronous_commit`` off.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as _pg
+from sqlalchemy.dialects import sqlite as _sqlite
+
+from dialed.errors import StorageError
+from dialed.storage import redact_url
+from dialed.storage._schema import check_version, create_schema, stored_version
+
+__all__ = ["URL_FORMS", "Database"]
+
+_T = TypeVar("_T")
+
+#: How long one statement waits for another process's write lock (SQLite), in seconds.
+_BUSY_TIMEOUT_S = 60.0
+#: Transactions that still find the database busy are retried this often, while the time spent
+#: stays under the busy timeout.
+_MAX_ATTEMPTS = 8
+URL_FORMS = "sqlite:///path/to/file.db or postgresql+psycopg://user:password@host:5432/dbname"
+#: PostgreSQL reads: one snapshot for the trials and their metrics.
+_PG_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+#: PostgreSQL: a running trial's bookkeeping commits without waiting for the WAL flush.
+_PG_NO_FLUSH = "SET LOCAL synchronous_commit TO OFF"
+
+
+class Database:
+    """An SQLite file or a PostgreSQL database holding dialed's schema, opened from its URL.
+
+    ``url`` is the URL other processes open the same database with (an SQLite path made
+    absolute); ``shown`` is the URL with its password hidden, for messages.
+    """
+
+    def __init__(self, url: str) -> None:
+        if not isinstance(url, str):
+            raise StorageError(f"a storage URL is a string such as {URL_FORMS}, got {url!r}")
+        self.url = url
+        self.shown = redact_url(url)
+        try:
+            parsed = sa.make_url(url)
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise StorageError(
+                f"cannot read storage URL {self.shown!r} ({_one_line(exc)}); expected {URL_FORMS}"
+            ) from None
+        self._password = parsed.password if isinstance(parsed.password, str) else None
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise StorageError(
+                f"cannot open storage {self.shown!r}: dialed stores studies in SQLite or "
+                f"PostgreSQL, not {backend!r} (expected {URL_FORMS})"
+            )
+        self.postgres = backend == "postgresql"
+        self.engine = self._create_engine(parsed)
+        try:
+            self._open_schema()
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- connecting ------------------------------------------------------------------------
+    def _create_engine(self, parsed: sa.URL) -> sa.Engine:
+        kwargs: dict[str, Any] = {}
+        if self.postgres:
+            kwargs["pool_pre_ping"] = True  # a long-lived worker survives a server restart
+            if "connect_timeout" not in parsed.query:
+                kwargs["connect_args"] = {"connect_timeout": 10}
+        else:
+            parsed = parsed.set(database=self._sqlite_path(parsed.database))
+            # other processes (workers started elsewhere) must reach this same file
+            self.url = parsed.render_as_string(hide_password=False)
+            kwargs["connect_args"] = {"timeout": _BUSY_TIMEOUT_S}
+        try:
+            engine = sa.create_engine(parsed, **kwargs)
+        except ImportError as exc:
+            driver = exc.name or _one_line(exc)
+            raise StorageError(
+                f"cannot open storage {self.shown!r}: its database driver {driver!r} is not "
+                "installed (for PostgreSQL: pip install 'dialed[postgres]')"
+            ) from None
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, TypeError) as exc:
+            raise StorageError(
+                f"cannot open storage {self.shown!r}: {self.scrub(exc)} (expected {URL_FORMS})"
+            ) from None
+        if not self.postgres:
+            sa.event.listen(engine, "connect", _sqlite_on_connect)
+            sa.event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+
+    def _sqlite_path(self, database: str | None) -> str:
+        if not database or database == ":memory:" or database.startswith("file:"):
+            raise StorageError(
+                f"cannot open storage {self.shown!r}: an SQLite storage needs a file path "
+                "(sqlite:///path/to/file.db); use 'memory' for a storage in this process only"
+            )
+        path = os.path.abspath(database)  # relative to the working directory, fixed now
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            raise StorageError(
+                f"cannot open storage {self.shown!r}: the directory {directory} of the SQLite "
+                f"file {database} does not exist (create it first)"
+            )
+        if os.path.isdir(path):
+            raise StorageError(
+                f"cannot open storage {self.shown!r}: {path} is a directory, not a database file"
+            )
+        return path
+
+    def _open_schema(self) -> None:
+        try:
+            version = self.run(stored_version, write=False)
+            if version is None:
+                version = self.run(self._create_schema, write=True)
+        except StorageError as exc:
+            if not isinstance(exc.__cause__, sa.exc.DBAPIError):
+                raise
+            # the server cannot be reached, the file is not a database, ...
+            cause: BaseException = exc.__cause__
+        except sa.exc.SQLAlchemyError as exc:
+            cause = exc
+        else:
+            check_version(version)
+            return
+        raise StorageError(f"cannot open storage {self.shown!r}: {self.scrub(cause)}") from None
+
+    def _create_schema(self, conn: sa.Connection) -> int:
+        if self.postgres:  # two processes creating one new database: one creates, one waits
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(7204551833)"))
+        return create_schema(conn)
+
+    # -- transactions ----------------------------------------------------------------------
+    def run(self, fn: Callable[[sa.Connection], _T], *, write: bool = True,
+            durable: bool = True) -> _T:
+        """``fn(connection)`` in one transaction, retried while the database is busy.
+
+        ``durable=False``: a running trial's bookkeeping, not waited onto the disk (see the
+        module's docstring).
+        """
+        start, attempt = time.monotonic(), 0
+        while True:
+            attempt += 1
+            try:
+                with self.engine.connect() as conn:
+                    conn.execution_options(dialed_write=write, dialed_durable=durable)
+                    with conn.begin():
+                        if self.postgres and not write:
+                            conn.execute(sa.text(_PG_SNAPSHOT))
+                        elif self.postgres and not durable:
+                            conn.execute(sa.text(_PG_NO_FLUSH))
+                        return fn(conn)
+            except sa.exc.TimeoutError:  # every pooled connection in use for pool_timeout
+                raise StorageError(
+                    f"storage {self.shown!r}: no free connection in this process's pool; "
+                    "too many threads use one storage at once"
+                ) from None
+            except sa.exc.DBAPIError as exc:
+                elapsed = time.monotonic() - start
+                if not _is_busy(exc):
+                    raise StorageError(f"storage {self.shown!r}: {self.scrub(exc)}") from exc
+                if attempt >= _MAX_ATTEMPTS or elapsed >= _BUSY_TIMEOUT_S:
+                    raise StorageError(
+                        f"storage {self.shown!r} stayed busy for {elapsed:.0f} s ({attempt} "
+                        "tries): another process holds a long write transaction on it"
+                    ) from None
+                time.sleep(min(1.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))
+
+    def scrub(self, exc: BaseException) -> str:
+        """The error in one line, without the URL's password."""
+        text = _one_line(getattr(exc, "orig", None) or exc)
+        return text.replace(self._password, "***") if self._password else text
+
+    def insert(self, table: sa.Table) -> Any:
+        """An INSERT that can say ON CONFLICT, in this database's dialect."""
+        return _pg.insert(table) if self.postgres else _sqlite.insert(table)
+
+
+# -- SQLite connection setup ---------------------------------------------------------------
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # SQLAlchemy emits BEGIN itself (below); the driver must not start transactions on its own
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    options = conn.get_execution_options()
+    write = options.get("dialed_write", True)
+    if write:  # FULL syncs the WAL at the commit; NORMAL leaves it to the next sync
+        sync = "FULL" if options.get("dialed_durable", True) else "NORMAL"
+        info = conn.connection.info
+        if info.get("dialed_sync") != sync:
+            conn.exec_driver_sql(f"PRAGMA synchronous={sync}")
+            info["dialed_sync"] = sync
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _is_busy(exc: sa.exc.DBAPIError) -> bool:
+    """Whether waiting and running the transaction again can succeed."""
+    if isinstance(exc, sa.exc.OperationalError):
+        text = str(exc.orig).lower()
+        if "database is locked" in text or "busy" in text:
+            return True
+    # PostgreSQL: serialization failure, deadlock detected
+    return getattr(exc.orig, "sqlstate", None) in ("40001", "40P01")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
