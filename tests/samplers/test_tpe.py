@@ -10,7 +10,8 @@ import pytest
 from dialed.errors import ConfigError
 from dialed.metrics import MetricSet
 from dialed.samplers import History, RandomSampler, Sampler
-from dialed.samplers._tpe import TPESampler, _Dim, _encode, _Observations, _repeats
+from dialed.samplers._tpe import TPESampler, _Observations
+from dialed.samplers._tpe_parzen import Dim, encode, repeats
 from dialed.space import Space
 from dialed.testing.samplers import MakeSampler, SamplerSuite, mixed_space, propose
 from dialed.trial import TrialRecord, TrialState
@@ -115,7 +116,7 @@ def test_groups_are_the_parameters_that_occur_together() -> None:
     sampler = TPESampler(seed=0)
     names = list(_BRANCHES)
     dists = [_BRANCHES[n] for n in names]
-    x_all = _encode(history.trials, names, dists, [_Dim.of(d) for d in dists])
+    x_all = encode(history.trials, names, dists, [Dim.of(d) for d in dists])
     obs = _Observations.of(history, True)
     groups = {tuple(names[c] for c in cols) for cols in sampler._groups(obs, x_all[obs.rows])}
     assert groups == {("branch",), ("a1", "a2"), ("b1",)}
@@ -281,10 +282,10 @@ def test_repeats_by_lookup_agree_with_repeats_by_comparison() -> None:
     trials[7] = np.nan  # a trial with none of the parameters repeats nothing
     points = np.vstack([trials[:20], rng.integers(0, 3, size=(40, 4)).astype(float)])
     points[7] = 1.0
-    one_by_one = np.array([_repeats(p[None, :], trials)[0] for p in points])
-    assert np.array_equal(_repeats(points, trials), one_by_one)
+    one_by_one = np.array([repeats(p[None, :], trials)[0] for p in points])
+    assert np.array_equal(repeats(points, trials), one_by_one)
     assert one_by_one[:20].sum() == 19 and not one_by_one[7]
-    assert not _repeats(points, np.empty((0, 4))).any()
+    assert not repeats(points, np.empty((0, 4))).any()
 
 
 # -- the unit cube -----------------------------------------------------------------------------
@@ -295,8 +296,8 @@ def test_encoding_agrees_with_the_space() -> None:
     trials.append(_record(50, {"lr": 0.01}, 1.0))  # a conditional trial
     names = list(space)
     dists = [space[n] for n in names]
-    dims = [_Dim.of(d) for d in dists]
-    got = _encode(trials, names, dists, dims)
+    dims = [Dim.of(d) for d in dists]
+    got = encode(trials, names, dists, dims)
     want = np.array([space.encode(t.params) for t in trials])
     cat = names.index("activation")
     k = len(space["activation"].choices)  # type: ignore[union-attr]

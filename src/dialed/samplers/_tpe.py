@@ -48,27 +48,28 @@ candidate that repeats a trial gives way to the next best.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import product
 from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
-from dialed.errors import ConfigError, SpaceError
+from dialed.errors import ConfigError
 from dialed.samplers._base import History, Sampler
 from dialed.samplers._mo_hypervolume import hypervolume_subset
-from dialed.space import (
-    CategoricalDistribution,
-    Distribution,
-    FloatDistribution,
-    IntDistribution,
-    Space,
+from dialed.samplers._tpe_parzen import (
+    CONTINUOUS,
+    Dim,
+    Parzen,
+    decode,
+    encode,
+    enumerate_cells,
+    repeats,
+    snap_points,
 )
+from dialed.space import Distribution, Space
 from dialed.trial import TrialRecord
 
 __all__ = ["TPESampler"]
@@ -77,30 +78,14 @@ __all__ = ["TPESampler"]
 _MAX_GOOD = 25
 #: The newest observations of a group that keep full weight (E4).
 _FLAT_WEIGHTS = 25
-#: Smallest bandwidth as a fraction of the range (Watanabe's minimum bandwidth factor, E6).
-_MIN_BANDWIDTH = 0.01
-#: The magic clip's exponent alpha: no bandwidth below ``(1 + n_kernels)^-alpha`` (E6; Optuna's
-#: clip is alpha = 1). 1.5 did best on our synthetic checks, at 80 trials and at 200.
-_MAGIC_CLIP_EXPONENT = 1.5
-#: A discrete parameter's bandwidth is at least this fraction of one value's slice.
-_MIN_BANDWIDTH_DISCRETE = 0.5
-#: Probability mass an Aitchison-Aitken kernel spreads over the choices it was not fitted on.
-_CATEGORICAL_SPREAD = 0.2
-#: Discrete spaces of at most this many cells are enumerated when every candidate is a duplicate.
-_MAX_ENUMERATED = 4096
 #: Random points scored when every candidate is a duplicate and the space is too big to list.
 _FALLBACK_POINTS = 256
-_TOL = 1e-9
 #: With 3 or more objectives, hypervolume subset selection cuts a front of ``f`` rows down to
 #: ``k`` while ``f * k`` is at most this (well under 0.1 s); crowding distance beyond.
 _MAX_SUBSET_WORK = 2048
-_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
-# Kinds of parameter on the unit cube.
-_CONTINUOUS, _DISCRETE, _CATEGORICAL = 0, 1, 2
 # Kinds of observation, in the order they rank.
 _FEASIBLE, _INFEASIBLE, _PRUNED, _RUNNING = 0, 1, 2, 3
-_MISSING = object()
 
 
 class TPESampler(Sampler):
@@ -153,9 +138,9 @@ class TPESampler(Sampler):
         if not names:
             return fixed
         dists = [space[name] for name in names]
-        dims = [_Dim.of(dist) for dist in dists]
+        dims = [Dim.of(dist) for dist in dists]
         trials = history.trials
-        x_all = _encode(trials, names, dists, dims)
+        x_all = encode(trials, names, dists, dims)
         obs = _Observations.of(history, self._constant_liar)
         x_obs = x_all[obs.rows]
 
@@ -167,7 +152,7 @@ class TPESampler(Sampler):
         point = _assemble(proposals, len(names), x_all)
         if point is None:
             point = self._fallback(proposals, dims, x_all, number)
-        out = {name: _decode(dist, dim, float(point[j]))
+        out = {name: decode(dist, dim, float(point[j]))
                for j, (name, dist, dim) in enumerate(zip(names, dists, dims, strict=True))}
         return {**out, **fixed}
 
@@ -181,11 +166,11 @@ class TPESampler(Sampler):
     ) -> Any:
         if distribution.single:
             return distribution.from_unit(0.5)
-        dim = _Dim.of(distribution)
+        dim = Dim.of(distribution)
         obs = _Observations.of(history, self._constant_liar)
-        x_obs = _encode([history.trials[i] for i in obs.rows], [name], [distribution], [dim])
+        x_obs = encode([history.trials[i] for i in obs.rows], [name], [distribution], [dim])
         proposal = self._propose_group(obs, x_obs, np.array([0]), [dim], number, name)
-        return _decode(distribution, dim, float(proposal.candidates[0, 0]))
+        return decode(distribution, dim, float(proposal.candidates[0, 0]))
 
     # -- one group ----------------------------------------------------------------------------
     def _groups(self, obs: _Observations, x_obs: np.ndarray) -> list[np.ndarray]:
@@ -207,7 +192,7 @@ class TPESampler(Sampler):
         obs: _Observations,
         x_obs: np.ndarray,
         cols: np.ndarray,
-        dims: Sequence[_Dim],
+        dims: Sequence[Dim],
         number: int,
         salt: str,
     ) -> _Proposal:
@@ -217,7 +202,7 @@ class TPESampler(Sampler):
         rows = np.flatnonzero(~np.isnan(x_obs[:, cols]).any(axis=1))
         n_finished = int(np.count_nonzero(obs.kind[rows] < _RUNNING))
         if n_finished == 0 or n_finished < self._n_startup:
-            cands = _snap(rng.random((self._n_candidates, len(cols))), group_dims)
+            cands = snap_points(rng.random((self._n_candidates, len(cols))), group_dims)
             return _Proposal(cols, cands, np.zeros(len(cands)), None)
 
         cap = _MAX_GOOD if obs.losses.shape[1] == 1 else n_finished  # no cap for a front
@@ -225,27 +210,27 @@ class TPESampler(Sampler):
         good = obs.good(rows, max(n_good, 1))
         x = x_obs[np.ix_(rows, cols)]
         numbers = obs.number[rows]
-        below = _Parzen(x[good], _weights(numbers[good]), group_dims, self._prior_weight)
-        above = _Parzen(x[~good], _weights(numbers[~good]), group_dims, self._prior_weight)
+        below = Parzen(x[good], _weights(numbers[good]), group_dims, self._prior_weight)
+        above = Parzen(x[~good], _weights(numbers[~good]), group_dims, self._prior_weight)
         cands = below.sample(rng, self._n_candidates)
         score = below.log_pdf(cands) - above.log_pdf(cands)  # (E2): log l(x) - log g(x)
         order = np.argsort(-score, kind="stable")
         cands, score = cands[order], score[order]
-        if all(dim.kind != _CONTINUOUS for dim in group_dims):  # drop repeated candidates
+        if all(dim.kind != CONTINUOUS for dim in group_dims):  # drop repeated candidates
             _, first = np.unique(cands, axis=0, return_index=True)
             keep = np.sort(first)
             cands, score = cands[keep], score[keep]
         return _Proposal(cols, cands, score, (below, above))
 
     def _fallback(
-        self, proposals: Sequence[_Proposal], dims: Sequence[_Dim], x_all: np.ndarray, number: int
+        self, proposals: Sequence[_Proposal], dims: Sequence[Dim], x_all: np.ndarray, number: int
     ) -> np.ndarray:
         """Every candidate repeats a trial: the best-scored point that does not, if any."""
-        pool = _enumerate(dims)
+        pool = enumerate_cells(dims)
         if pool is None:
             rng = self.rng(number, "tpe:fallback")
-            pool = _snap(rng.random((_FALLBACK_POINTS, len(dims))), dims)
-        fresh = ~_repeats(pool, x_all)
+            pool = snap_points(rng.random((_FALLBACK_POINTS, len(dims))), dims)
+        fresh = ~repeats(pool, x_all)
         best_guess = np.empty(len(dims))
         for p in proposals:
             best_guess[p.cols] = p.candidates[0]
@@ -438,210 +423,13 @@ def _weights(numbers: np.ndarray) -> np.ndarray:
     return w
 
 
-# -- the unit cube -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Dim:
-    """How a distribution sits on the unit cube.
-
-    A continuous float is a coordinate in ``[0, 1]``. A discrete value (an int, a stepped float)
-    owns a slice of the cube and is represented by the point ``to_unit`` maps it to; a
-    categorical is represented by its index (not a point of the cube).
-    """
-
-    kind: int
-    size: int = 0  # number of values of a discrete or categorical parameter
-    log_range: tuple[float, float] | None = None  # (log(low - 1/2), log(high + 1/2)): log ints
-    bounds: tuple[float, float] = (0.0, 0.0)  # (low, high) of a log int
-
-    @classmethod
-    def of(cls, dist: Distribution) -> _Dim:
-        if isinstance(dist, CategoricalDistribution):
-            return cls(_CATEGORICAL, len(dist.choices))
-        if isinstance(dist, IntDistribution):
-            if dist.log:
-                span = (math.log(dist.low - 0.5), math.log(dist.high + 0.5))
-                return cls(_DISCRETE, dist.high - dist.low + 1, span, (dist.low, dist.high))
-            return cls(_DISCRETE, (dist.high - dist.low) // dist.step + 1)
-        if dist.step is not None:
-            return cls(_DISCRETE, round((dist.high - dist.low) / dist.step) + 1)
-        return cls(_CONTINUOUS)
-
-    def snap(self, u: np.ndarray) -> np.ndarray:
-        """The representative point of the value each ``u`` decodes to."""
-        if self.kind == _CONTINUOUS:
-            return _clip(u, 0.0, 1.0)
-        if self.log_range is not None:
-            return self._log_unit(self._log_value(u))
-        index: np.ndarray = np.minimum(np.floor(_clip(u, 0.0, 1.0) * self.size), self.size - 1)
-        return index if self.kind == _CATEGORICAL else (index + 0.5) / self.size
-
-    def edges(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The slice of the cube that the discrete value at point ``x`` owns."""
-        if self.log_range is None:
-            i = np.floor(x * self.size)
-            return i / self.size, (i + 1.0) / self.size
-        v = self._log_value(x)
-        lo, hi = self.log_range
-        return (np.log(v - 0.5) - lo) / (hi - lo), (np.log(v + 0.5) - lo) / (hi - lo)
-
-    def _log_value(self, u: np.ndarray) -> np.ndarray:
-        lo, hi = self.log_range or (0.0, 1.0)
-        v = np.round(np.exp(lo + _clip(u, 0.0, 1.0) * (hi - lo)))
-        return _clip(v, self.bounds[0], self.bounds[1])
-
-    def _log_unit(self, v: np.ndarray) -> np.ndarray:
-        lo, hi = self.log_range or (0.0, 1.0)
-        return _clip((np.log(v) - lo) / (hi - lo), 0.0, 1.0)
-
-
-def _encode(
-    trials: Sequence[TrialRecord],
-    names: Sequence[str],
-    dists: Sequence[Distribution],
-    dims: Sequence[_Dim],
-) -> np.ndarray:
-    """Trials' parameters as points, shape ``(len(trials), len(names))``; NaN = absent.
-
-    Agrees with :meth:`Space.encode` (categoricals give their index instead), one array per
-    parameter instead of one call per value.
-    """
-    out = np.full((len(trials), len(names)), np.nan)
-    params = [t.params for t in trials]
-    numeric = [j for j, dist in enumerate(dists) if not isinstance(dist, CategoricalDistribution)]
-    raw = None
-    if len(numeric) > 1 and params:
-        try:  # the common case: every trial has every numeric parameter; one pass for all
-            raw = np.array(list(map(itemgetter(*(names[j] for j in numeric)), params)), float)
-        except (KeyError, TypeError, ValueError):
-            raw = None
-    for j, (name, dist, dim) in enumerate(zip(names, dists, dims, strict=True)):
-        if raw is not None and j in numeric and not isinstance(dist, CategoricalDistribution):
-            out[:, j] = _to_unit(dist, dim, raw[:, numeric.index(j)])
-            continue
-        try:  # the common case: every trial has the parameter
-            kept = list(map(itemgetter(name), params))
-            present = np.ones(len(params), dtype=bool)
-        except KeyError:
-            values = [p.get(name, _MISSING) for p in params]
-            present = np.array([v is not _MISSING for v in values], dtype=bool)
-            kept = [v for v in values if v is not _MISSING]
-        if not kept:
-            continue
-        if isinstance(dist, CategoricalDistribution):
-            out[present, j] = _category_indices(dist, kept)
-        else:
-            out[present, j] = _to_unit(dist, dim, _as_floats(kept))
-    return out
-
-
-def _as_floats(values: list[Any]) -> np.ndarray:
-    try:
-        return np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        out = np.full(len(values), np.nan)
-        for i, v in enumerate(values):
-            with contextlib.suppress(TypeError, ValueError):
-                out[i] = float(v)
-        return out
-
-
-def _category_indices(dist: CategoricalDistribution, values: list[Any]) -> np.ndarray:
-    lookup: dict[tuple[type, Any], int] = {}
-    for i, c in enumerate(dist.choices):
-        with contextlib.suppress(TypeError):  # a list or a dict: found through dist.index
-            lookup.setdefault((type(c), c), i)
-    out = np.empty(len(values))
-    for i, v in enumerate(values):
-        try:
-            out[i] = lookup[(type(v), v)]
-        except (KeyError, TypeError):
-            try:
-                out[i] = dist.index(v)
-            except (SpaceError, TypeError, ValueError):
-                out[i] = np.nan
-    return out
-
-
-def _to_unit(dist: FloatDistribution | IntDistribution, dim: _Dim, v: np.ndarray) -> np.ndarray:
-    """:meth:`to_unit` of many values at once (discrete values land on their exact point)."""
-    if dim.kind == _DISCRETE:
-        if dim.log_range is not None:
-            return dim._log_unit(_clip(np.round(v), dist.low, dist.high))
-        step = float(dist.step if dist.step is not None else 1.0)
-        i = _clip(np.round((v - dist.low) / step), 0, dim.size - 1)
-        return (i + 0.5) / dim.size
-    if dist.log:
-        lo, hi = math.log(dist.low), math.log(dist.high)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _clip((np.log(v) - lo) / (hi - lo), 0.0, 1.0)
-    return _clip((v - dist.low) / (dist.high - dist.low), 0.0, 1.0)
-
-
-def _snap(u: np.ndarray, dims: Sequence[_Dim]) -> np.ndarray:
-    """Uniform points of the cube, shape ``(n, len(dims))``, moved to what they decode to."""
-    out = np.empty_like(u)
-    for j, dim in enumerate(dims):
-        out[:, j] = dim.snap(u[:, j])
-    return out
-
-
-def _decode(dist: Distribution, dim: _Dim, x: float) -> Any:
-    if isinstance(dist, CategoricalDistribution):
-        return dist.choices[min(max(int(x), 0), len(dist.choices) - 1)]
-    return dist.from_unit(x)
-
-
-def _enumerate(dims: Sequence[_Dim]) -> np.ndarray | None:
-    """Every cell of an all-discrete space small enough to list, else None."""
-    if any(dim.kind == _CONTINUOUS for dim in dims):
-        return None
-    if math.prod(dim.size for dim in dims) > _MAX_ENUMERATED:
-        return None
-    axes = []
-    for dim in dims:
-        if dim.kind == _CATEGORICAL:
-            axes.append(np.arange(dim.size, dtype=float))
-        elif dim.log_range is None:
-            axes.append((np.arange(dim.size) + 0.5) / dim.size)
-        else:
-            axes.append(dim._log_unit(np.arange(dim.bounds[0], dim.bounds[1] + 1.0)))
-    return np.array(list(product(*axes)), dtype=float).reshape(-1, len(dims))
-
-
-def _repeats(points: np.ndarray, x_all: np.ndarray) -> np.ndarray:
-    """Whether each point repeats a trial: equal on every parameter that trial has.
-
-    ``points`` has shape ``(m, d)``, ``x_all`` ``(n, d)`` (NaN where a trial lacks a
-    parameter); trials without any parameter of the space repeat nothing.
-    """
-    out = np.zeros(len(points), dtype=bool)
-    has = ~np.isnan(x_all)
-    if len(points) <= 8:  # a few points: compare each with every trial at once
-        for i, p in enumerate(points):
-            same = (np.abs(x_all - p) <= _TOL) | ~has
-            out[i] = bool((same.all(axis=1) & has.any(axis=1)).any())
-        return out
-    # many points: look them up among the trials of each pattern of parameters present
-    patterns: dict[bytes, list[int]] = {}
-    for row, key in enumerate(map(bytes, np.packbits(has, axis=1))):
-        patterns.setdefault(key, []).append(row)
-    for rows in patterns.values():
-        mask = has[rows[0]]
-        if not mask.any():
-            continue
-        seen = set(map(tuple, np.round(x_all[np.ix_(rows, mask)], 9).tolist()))
-        keys = map(tuple, np.round(points[:, mask], 9).tolist())
-        out |= np.fromiter((k in seen for k in keys), dtype=bool, count=len(points))
-    return out
-
-
 # -- assembling a proposal -------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Proposal:
     cols: np.ndarray  # columns of the space this group covers
     candidates: np.ndarray  # (m, len(cols)), best first
     scores: np.ndarray  # (m,) log l - log g, descending (zeros for random candidates)
-    model: tuple[_Parzen, _Parzen] | None  # (l, g); None while starting up
+    model: tuple[Parzen, Parzen] | None  # (l, g); None while starting up
 
 
 def _assemble(proposals: Sequence[_Proposal], d: int, x_all: np.ndarray) -> np.ndarray | None:
@@ -652,7 +440,7 @@ def _assemble(proposals: Sequence[_Proposal], d: int, x_all: np.ndarray) -> np.n
     for _ in range(1 + sum(len(p.candidates) for p in proposals)):
         for p, k in zip(proposals, pick, strict=True):
             point[p.cols] = p.candidates[k]
-        if not _repeats(point[None, :], x_all)[0]:
+        if not repeats(point[None, :], x_all)[0]:
             return point
         best, drop = -1, np.inf
         for g, (p, k) in enumerate(zip(proposals, pick, strict=True)):
@@ -662,154 +450,6 @@ def _assemble(proposals: Sequence[_Proposal], d: int, x_all: np.ndarray) -> np.n
             return None
         pick[best] += 1
     return None
-
-
-# -- the Parzen estimator --------------------------------------------------------------------
-class _Parzen:
-    """A weighted mixture of product kernels over one group's parameters, plus the prior.
-
-    ``x`` holds ``n`` observations (shape ``(n, d)``: points of the cube, category indices),
-    ``weights`` their weights; kernel ``n`` is the prior (E5).
-    """
-
-    def __init__(
-        self, x: np.ndarray, weights: np.ndarray, dims: Sequence[_Dim], prior_weight: float
-    ) -> None:
-        n = len(x)
-        self._dims = list(dims)
-        w = np.append(weights, prior_weight)
-        self._w = w / w.sum()
-        self._num = np.array([j for j, d in enumerate(dims) if d.kind != _CATEGORICAL], dtype=int)
-        self._cat = np.array([j for j, d in enumerate(dims) if d.kind == _CATEGORICAL], dtype=int)
-        self._cont = np.array(
-            [k for k, j in enumerate(self._num) if dims[j].kind == _CONTINUOUS], dtype=int
-        )
-        self._disc = np.array(
-            [k for k, j in enumerate(self._num) if dims[j].kind == _DISCRETE], dtype=int
-        )
-
-        mu = np.vstack([x[:, self._num], np.full((1, len(self._num)), 0.5)])  # (n + 1, dn)
-        sigma = np.empty_like(mu)
-        sigma[:n] = _bandwidth(mu, [dims[j] for j in self._num])
-        sigma[n] = 1.0  # the prior spans the range
-        self._mu, self._sigma = mu, sigma
-        # log of each truncated kernel's mass inside [0, 1]: the denominator of (E7)
-        self._log_mass = np.log(ndtr((1.0 - mu) / sigma) - ndtr(-mu / sigma))
-        const = np.log(self._w)
-        if len(self._cont):
-            # -(x - mu)^2 / (2 sigma^2) expanded, so that log_pdf is two small matrix products
-            c = self._cont
-            inv = 1.0 / sigma[:, c] ** 2
-            self._quad = -0.5 * inv.T  # (dc, k)
-            self._lin = (mu[:, c] * inv).T  # (dc, k)
-            const = const - (
-                np.log(sigma[:, c]) + _LOG_SQRT_2PI + self._log_mass[:, c]
-                + 0.5 * mu[:, c] ** 2 * inv
-            ).sum(axis=1)
-        if len(self._disc):
-            const = const - self._log_mass[:, self._disc].sum(axis=1)
-        self._const = const
-
-        # (E8): Aitchison-Aitken kernels on the observed choices, the prior uniform
-        sizes = np.array([dims[j].size for j in self._cat], dtype=float)
-        self._cat_obs = np.vstack([x[:, self._cat], np.full((1, len(self._cat)), -1.0)])
-        self._log_top = np.full(len(self._cat), math.log(1.0 - _CATEGORICAL_SPREAD))
-        self._log_rest = np.log(_CATEGORICAL_SPREAD / np.maximum(sizes - 1.0, 1.0))
-        self._log_uniform = -np.log(sizes)
-
-    def sample(self, rng: np.random.Generator, m: int) -> np.ndarray:
-        """``m`` draws from the mixture, shape ``(m, d)``; discrete values on their points."""
-        k = rng.choice(len(self._w), size=m, p=self._w)
-        out = np.empty((m, len(self._dims)))
-        if len(self._num):
-            mu, sigma = self._mu[k], self._sigma[k]
-            lo, hi = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
-            u = lo + rng.random(mu.shape) * (hi - lo)  # inverse-CDF draw of a truncated Gaussian
-            with np.errstate(over="ignore", invalid="ignore"):
-                z = _clip(mu + sigma * ndtri(u), 0.0, 1.0)
-            for c, j in enumerate(self._num):
-                out[:, j] = self._dims[j].snap(z[:, c])
-        if len(self._cat):
-            obs = self._cat_obs[k]
-            sizes = np.array([self._dims[j].size for j in self._cat])
-            r = rng.random(obs.shape)
-            other = np.floor(rng.random(obs.shape) * (sizes - 1))
-            other += other >= obs  # a choice other than the observed one
-            uniform = np.floor(rng.random(obs.shape) * sizes)
-            out[:, self._cat] = np.where(
-                obs < 0, uniform, np.where(r < 1.0 - _CATEGORICAL_SPREAD, obs, other)
-            )
-        return out
-
-    def log_pdf(self, x: np.ndarray) -> np.ndarray:
-        """Log of (E5) at points ``x`` (shape ``(m, d)``), shape ``(m,)``.
-
-        A continuous parameter contributes its density (E7), a discrete one the mass of its
-        value's slice, a categorical its kernel's probability (E8).
-        """
-        acc = np.broadcast_to(self._const, (len(x), len(self._w))).copy()  # (m, k)
-        if len(self._cont):
-            xc = x[:, self._num[self._cont]]
-            acc += (xc * xc) @ self._quad + xc @ self._lin
-        for c in self._disc:
-            j = self._num[c]
-            lo, hi = self._dims[j].edges(x[:, j])
-            mu, sigma = self._mu[None, :, c], self._sigma[None, :, c]
-            acc += _log_gauss_mass((lo[:, None] - mu) / sigma, (hi[:, None] - mu) / sigma)
-        for c, j in enumerate(self._cat):
-            same = x[:, j, None] == self._cat_obs[None, :, c]
-            acc += np.where(same, self._log_top[c], self._log_rest[c])
-            acc[:, -1] += self._log_uniform[c] - self._log_rest[c]  # the prior is uniform
-        top = acc.max(axis=1)
-        out: np.ndarray = top + np.log(np.exp(acc - top[:, None]).sum(axis=1))
-        return out
-
-
-def _bandwidth(mu: np.ndarray, dims: Sequence[_Dim]) -> np.ndarray:
-    """Scott's rule per parameter over the kernel centres (prior included), magic-clipped.
-
-    ``mu`` has shape ``(n + 1, d)`` (last row: the prior); returns one bandwidth per parameter,
-    shape ``(d,)`` (E6).
-    """
-    k = len(mu)
-    if k > 1:
-        centred = mu - mu.mean(axis=0)
-        std = np.sqrt((centred * centred).sum(axis=0) / (k - 1))
-        ranked = np.sort(mu, axis=0)
-        iqr = _quantile(ranked, 0.75) - _quantile(ranked, 0.25)
-        h = 1.059 * np.minimum(iqr / 1.34, std) * k ** -0.2
-    else:
-        h = np.ones(mu.shape[1])
-    low = np.full(mu.shape[1], max(_MIN_BANDWIDTH, (1.0 + k) ** -_MAGIC_CLIP_EXPONENT))
-    for j, dim in enumerate(dims):
-        if dim.kind == _DISCRETE:
-            low[j] = max(low[j], _MIN_BANDWIDTH_DISCRETE / dim.size)
-    out: np.ndarray = _clip(h, low, 1.0)
-    return out
-
-
-def _clip(x: Any, low: Any, high: Any) -> np.ndarray:
-    """``np.clip`` without its per-call overhead (NaN stays NaN)."""
-    out: np.ndarray = np.minimum(np.maximum(x, low), high)
-    return out
-
-
-def _quantile(ranked: np.ndarray, q: float) -> np.ndarray:
-    """The ``q``-quantile of each column of a column-sorted array (linear interpolation)."""
-    pos = q * (len(ranked) - 1)
-    i = int(pos)
-    j = min(i + 1, len(ranked) - 1)
-    out: np.ndarray = ranked[i] + (pos - i) * (ranked[j] - ranked[i])
-    return out
-
-
-def _log_gauss_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``log(Phi(b) - Phi(a))`` for ``a <= b``, on the side of the tails that keeps precision."""
-    flip = a > 0
-    lo, hi = np.where(flip, -b, a), np.where(flip, -a, b)
-    mass = ndtr(hi) - ndtr(lo)
-    out: np.ndarray = np.log(np.maximum(mass, 1e-300))
-    return out
 
 
 # -- option checks ---------------------------------------------------------------------------
