@@ -50,3 +50,24 @@ def test_kept_subsets_match_what_the_history_computes() -> None:
     assert [t.number for t in final.complete] == [2, 4]
     assert [t.number for t in final.pruned] == [1, 7]
     assert [t.number for t in final.running] == [3, 5]
+
+
+def test_seen_from_the_kept_keys_matches_a_scan_of_the_trials() -> None:
+    """The engine keeps the finished trials' configurations, so History.seen is a lookup; its
+    answers are those of a history that scans every trial, running ones included."""
+    study = dialed.create_study("seen", seed=0)
+    storage, sid = study.storage, study.study_id
+    cache = HistoryCache(storage, sid, study.metrics)
+    trials = [storage.create_trial(sid, worker="w", params={"x": i, "c": "a"}) for i in range(5)]
+    for i in (3, 0, 4):  # out of order; 1 and 2 stay running
+        storage.finish_trial(trials[i].trial_id, TrialState.COMPLETE, metrics={"value": 1.0})
+        cache.refresh()
+    asking = storage.create_trial(sid, worker="w", params={"x": 9, "c": "a"})
+    kept = cache.refresh(exclude_trial_id=asking.trial_id)
+    plain = dialed.samplers.History(space=kept.space, metrics=kept.metrics, trials=kept.trials)
+    for x in range(10):
+        for c in ("a", "b"):
+            assert kept.seen({"x": x, "c": c}) == plain.seen({"x": x, "c": c}), (x, c)
+    assert kept.seen({"x": 3, "c": "a"}) and kept.seen({"x": 1, "c": "a"})  # finished, running
+    assert not kept.seen({"x": 9, "c": "a"})  # the trial being suggested for is left out
+    assert not kept.seen({"x": 3, "c": "b"}) and not kept.seen({"x": 3})

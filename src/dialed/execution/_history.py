@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from dialed.metrics import MetricSet
 from dialed.samplers import History
-from dialed.samplers._base import is_complete
+from dialed.samplers._base import config_key, is_complete
 from dialed.space import Space
 from dialed.storage import Storage
 from dialed.trial import TrialRecord, TrialState
@@ -36,6 +36,8 @@ class HistoryCache:
         self._objectives = [m.name for m in metrics.objectives]
         self._complete: tuple[TrialRecord, ...] = ()
         self._pruned: tuple[TrialRecord, ...] = ()
+        # the configurations of the finished trials, so a sampler's History.seen() is a lookup
+        self._finished_keys: set[tuple[tuple[str, str], ...]] = set()
 
     @property
     def space(self) -> Space:
@@ -73,6 +75,7 @@ class HistoryCache:
             self.refresh_space()
         if new:  # finished trials never change: order them only when new ones arrive
             new.sort(key=_number)
+            self._finished_keys.update(config_key(t.params) for t in new)
             if not self._ordered or new[0].number > self._ordered[-1].number:
                 self._ordered += tuple(new)  # the usual case: they finished in order
                 self._complete += self._completed(new)
@@ -90,7 +93,8 @@ class HistoryCache:
         trials = self._merged(live)
         running = tuple(t for t in live if t.state == TrialState.RUNNING)
         return History.of_parts(self._space, self._metrics, trials, complete=self._complete,
-                                pruned=self._pruned, running=running)
+                                pruned=self._pruned, running=running,
+                                finished_keys=self._finished_keys)
 
     def _live_sorted(self) -> list[TrialRecord]:
         return sorted(self._live.values(), key=_number)

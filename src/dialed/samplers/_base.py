@@ -11,6 +11,9 @@ A sampler never sees the study, the storage or the engine. For each new trial th
 Randomness comes only from :meth:`Sampler.rng`, seeded by the sampler seed (the study's seed when
 the sampler was given none) and the trial number: the same seed and the same history give the
 same suggestion, in any process.
+
+A configuration a finished or running trial already has is not proposed again while others
+remain: :meth:`History.seen` tells, and :meth:`Sampler.unseen` replaces such a proposal.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import abc
 import copy
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -30,7 +33,10 @@ from dialed.metrics import MetricSet
 from dialed.space import Distribution, Space
 from dialed.trial import TrialRecord, TrialState
 
-__all__ = ["History", "Sampler", "is_complete"]
+__all__ = ["UNSEEN_DRAWS", "History", "Sampler", "config_key", "is_complete"]
+
+#: Uniform draws :meth:`Sampler.unseen` makes to replace a proposal that repeats a trial.
+UNSEEN_DRAWS = 64
 
 
 @dataclass(frozen=True)
@@ -56,15 +62,19 @@ class History:
         complete: tuple[TrialRecord, ...],
         pruned: tuple[TrialRecord, ...],
         running: tuple[TrialRecord, ...],
+        finished_keys: Set[tuple[tuple[str, str], ...]] | None = None,
     ) -> History:
         """A history whose subsets the caller keeps already (the engine's incremental cache).
 
         They must be what :attr:`complete`, :attr:`pruned` and :attr:`running` would compute
-        from ``trials``; the engine keeps them up to date trial by trial instead of scanning
-        the whole study for each suggestion.
+        from ``trials``, and ``finished_keys`` the :func:`config_key` of every finished trial
+        among them (read, never changed); the engine keeps them up to date trial by trial
+        instead of scanning the whole study for each suggestion.
         """
         history = cls(space=space, metrics=metrics, trials=trials)
         history.__dict__.update(complete=complete, pruned=pruned, running=running)
+        if finished_keys is not None:
+            history._cache["finished_keys"] = finished_keys
         return history
 
     @cached_property
@@ -109,10 +119,14 @@ class History:
 
     def seen(self, params: Mapping[str, Any]) -> bool:
         """Whether a finished or running trial already has exactly these parameters."""
-        key = _key(params)
+        key = config_key(params)
         keys = self._cache.get("keys")
         if keys is None:
-            keys = {_key(t.params) for t in self.trials}
+            finished = self._cache.get("finished_keys")
+            if finished is None:  # built here once per history
+                keys = {config_key(t.params) for t in self.trials}
+            else:  # kept by the engine: only the running trials are new
+                keys = _Union(finished, {config_key(t.params) for t in self.running})
             self._cache["keys"] = keys
         return key in keys
 
@@ -122,8 +136,20 @@ def is_complete(trial: TrialRecord, objectives: Sequence[str]) -> bool:
     return trial.state == TrialState.COMPLETE and all(n in trial.metrics for n in objectives)
 
 
-def _key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def config_key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What two trials with the same configuration share (and no two others)."""
     return tuple(sorted((k, repr(v)) for k, v in params.items()))
+
+
+@dataclass(frozen=True)
+class _Union:
+    """Membership in either of two sets, without copying the large one."""
+
+    large: Set[tuple[tuple[str, str], ...]]
+    small: Set[tuple[tuple[str, str], ...]]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.small or key in self.large
 
 
 class Sampler(abc.ABC):
@@ -170,6 +196,21 @@ class Sampler(abc.ABC):
         if self._seed is None:
             self._seed = derive_seed(0)
         return np.random.default_rng(derive_seed(self._seed, number, salt or "joint"))
+
+    def unseen(
+        self, history: History, space: Space, number: int, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``params``, or when a finished or running trial has them already, uniform draws of
+        the same parameters until one that no trial has (the last of :data:`UNSEEN_DRAWS` draws
+        when all repeat one: the space is nearly used up)."""
+        if not history.seen(params):
+            return params
+        rng = self.rng(number, "unseen")
+        for _ in range(UNSEEN_DRAWS):
+            params = {name: space[name].from_unit(float(rng.random())) for name in params}
+            if not history.seen(params):
+                break
+        return params
 
     @abc.abstractmethod
     def suggest(self, history: History, space: Space, number: int) -> dict[str, Any]:

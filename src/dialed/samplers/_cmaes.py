@@ -24,6 +24,11 @@ another: each asks its own point from the generations complete so far. The repla
 cached with the exact sequence of trials it consumed; a later call whose history extends that
 sequence continues from it, and any other history is replayed from scratch.
 
+A draw that repeats the configuration of a finished or running trial is drawn again from the
+strategy with another seed, up to ``_REDRAWS`` times, and then uniformly
+(:meth:`~dialed.samplers.Sampler.unseen`): on a small discrete space a converged strategy
+would otherwise propose the same few configurations over and over.
+
 While replaying, the sampler asks the strategy again for each trial with that trial's seed: when
 the point decodes to the trial's parameters (the trial was drawn from this very state, as in a
 sequential run) the strategy is told the continuous point it drew, which CMA-ES with margin
@@ -56,6 +61,8 @@ _RESTARTS = ("ipop", "none")
 _MAX_DOUBLINGS = 9
 #: A generation inside a box this small (a fraction of the unit cube) has converged.
 _COLLAPSED = 1e-4
+#: Draws from the strategy that replace one repeating a trial, before a uniform draw does.
+_REDRAWS = 8
 
 
 class CMAESSampler(Sampler):
@@ -142,18 +149,21 @@ class CMAESSampler(Sampler):
                 self._sobol = SobolSampler(seed=seed)
             return self._sobol.suggest(history, space, number)
         layout = _Layout.of(space, history.complete)
-        params: dict[str, Any] = {}
+        others = {name: self.suggest_one(history, name, dist, number, {})
+                  for name, dist in space.items() if name not in layout.names}
+        params = others
         if layout.names:
             records = _told(history, layout, self._n_startup)
             key = self._key(layout, history)
             with self._lock:
                 run = self._replay(key, layout, records, history.metrics)
-                enc, _ = _ask(run.optimizer, _ask_seed(seed, number))
-            params.update(zip(layout.names, layout.decode(enc), strict=True))
-        for name, dist in space.items():
-            if name not in params:
-                params[name] = self.suggest_one(history, name, dist, number, params)
-        return {name: params[name] for name in space}
+                for attempt in range(_REDRAWS + 1):  # a repeat of a trial: the strategy again
+                    enc, _ = _ask(run.optimizer, _ask_seed(seed, number, attempt))
+                    params = {**dict(zip(layout.names, layout.decode(enc), strict=True)),
+                              **others}
+                    if not history.seen(params):
+                        break
+        return self.unseen(history, space, number, {name: params[name] for name in space})
 
     # -- the replay --------------------------------------------------------------------------
     def _key(self, layout: _Layout, history: History) -> tuple[Any, ...]:
@@ -397,9 +407,11 @@ def _collapsed(generation: list[_Entry], layout: _Layout) -> bool:
     return bool(np.ptp(points, axis=0).max() < _COLLAPSED)
 
 
-def _ask_seed(seed: int, number: int) -> int:
-    """The seed of the strategy's generator when drawing trial ``number``."""
-    return derive_seed(seed, number, "cmaes")
+def _ask_seed(seed: int, number: int, attempt: int = 0) -> int:
+    """The seed of the strategy's generator when drawing trial ``number`` (``attempt`` > 0: the
+    draws that replace one repeating a trial)."""
+    return derive_seed(seed, number, "cmaes") if not attempt else derive_seed(
+        seed, number, "cmaes", attempt)
 
 
 def _ask(optimizer: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:

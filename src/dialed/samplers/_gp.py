@@ -142,7 +142,9 @@ class GPSampler(Sampler):
             params = layout.decode(point)
             if not history.seen(params):
                 return params
-        return self._unseen_random(history, space, number)
+        if not len(candidates):
+            return self._startup(history, space, number)
+        return self.unseen(history, space, number, layout.decode(candidates[0]))
 
     def _candidates(
         self,
@@ -235,19 +237,7 @@ class GPSampler(Sampler):
         if self._sobol is None:
             self.rng(number)  # fixes the seed when none was given
             self._sobol = SobolSampler(seed=self._seed)
-        params = self._sobol.suggest(history, space, number)
-        if history.seen(params):
-            return self._unseen_random(history, space, number)
-        return params
-
-    def _unseen_random(self, history: History, space: Space, number: int) -> dict[str, Any]:
-        rng = self.rng(number, "gp-fallback")
-        params: dict[str, Any] = {}
-        for _ in range(64):
-            params = {name: dist.from_unit(float(rng.random())) for name, dist in space.items()}
-            if not history.seen(params):
-                break
-        return params
+        return self._sobol.suggest(history, space, number)  # not a repeat (Sampler.unseen)
 
     def _layout(self, space: Space) -> _Layout:
         with self._lock:

@@ -133,10 +133,11 @@ class NSGAIISampler(Sampler):
             return fixed
         parents = self.parents(history, number)
         if parents is None:  # generation 0, or too few complete trials before it
-            return {**self._uniform(history, space, names, number), **fixed}
-        dists = [space[name] for name in names]
-        child = self._child(history, parents, names, dists, number)
-        return {**child, **fixed}
+            params = {**self._uniform(history, space, names, number), **fixed}
+        else:
+            dists = [space[name] for name in names]
+            params = {**self._child(history, parents, names, dists, number), **fixed}
+        return self.unseen(history, space, number, params)
 
     def parents(self, history: History, number: int) -> _Parents | None:
         """The parent population of trial ``number`` (S3), or None while there is none.

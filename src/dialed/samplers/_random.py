@@ -20,13 +20,15 @@ class RandomSampler(Sampler):
 
     Each parameter has its own stream (salted with its name), so a parameter's value for a trial
     does not depend on which other parameters the space holds, and the joint proposal agrees
-    with :meth:`Sampler.suggest_one` for the same trial.
+    with :meth:`Sampler.suggest_one` for the same trial, unless that configuration is one a
+    trial has already: then it is drawn again (:meth:`Sampler.unseen`).
     """
 
     name = "random"
 
     def suggest(self, history: History, space: Space, number: int) -> dict[str, Any]:
-        return {
+        params = {
             name: dist.from_unit(float(self.rng(number, name).random()))
             for name, dist in space.items()
         }
+        return self.unseen(history, space, number, params)

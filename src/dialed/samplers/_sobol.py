@@ -57,14 +57,16 @@ class SobolSampler(Sampler):
             return {}
         point = self._point(d, number)
         if point is None:  # beyond what a Sobol' sequence holds: plain uniform draws
-            return {
+            params = {
                 name: self.suggest_one(history, name, dist, number, {})
                 for name, dist in space.items()
             }
-        return {
-            name: dist.from_unit(float(u))
-            for (name, dist), u in zip(space.items(), point, strict=True)
-        }
+        else:
+            params = {
+                name: dist.from_unit(float(u))
+                for (name, dist), u in zip(space.items(), point, strict=True)
+            }
+        return self.unseen(history, space, number, params)  # discrete cells recur in a sequence
 
     def _point(self, d: int, number: int) -> np.ndarray | None:
         """Point ``number`` of the sequence in dimension ``d``, shape ``(d,)``."""

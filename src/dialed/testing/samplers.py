@@ -323,6 +323,39 @@ class SamplerSuite:
         seen = {_canonical(self._propose(sampler, history, n)) for n in range(20)}
         assert len(seen) > 1, f"{sampler.name}: 20 trials all got the same proposal"
 
+    def test_no_repeat_of_a_finished_or_running_configuration(
+        self, make_sampler: MakeSampler
+    ) -> None:
+        """On a small discrete space (36 configurations, 18 of them finished or running), no
+        proposal repeats a trial's configuration: it would measure nothing new."""
+        if self.grid_like:
+            pytest.skip("a grid proposes each cell once; the engine claims each cell once")
+        space = Space({
+            "layers": {"type": "int", "low": 1, "high": 4},
+            "act": {"type": "categorical", "choices": ["relu", "tanh", "gelu"]},
+            "dropout": {"type": "float", "low": 0.0, "high": 0.5, "step": 0.25},
+        })
+        cells = space.grid()
+        rng = np.random.default_rng(5)
+        taken = [cells[i] for i in rng.permutation(len(cells))[:18]]
+        trials = [
+            TrialRecord(trial_id=i + 1, study_id=1, number=i, seed=i, params=dict(params),
+                        state=TrialState.RUNNING if i % 6 == 5 else TrialState.COMPLETE,
+                        metrics={} if i % 6 == 5 else {"value": float(rng.random())})
+            for i, params in enumerate(taken)
+        ]
+        history = History(space, MetricSet(), tuple(trials))
+        taken_keys = {_canonical(c) for c in taken}
+        for seed in range(3):
+            sampler = make_sampler(seed)
+            for number in range(18, 26):
+                params = self._propose(sampler, history, number)
+                self._check_inside(sampler, space, params)
+                assert _canonical(params) not in taken_keys, (
+                    f"{sampler.name} (seed {seed}) proposed trial {number} the configuration "
+                    f"of an earlier trial, {params}, with 18 others untried"
+                )
+
     def test_queue(self, make_sampler: MakeSampler, space: Space) -> None:
         sampler = make_sampler(0)
         cells = sampler.queue(space)
