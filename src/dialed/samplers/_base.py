@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 import copy
 import threading
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -33,7 +33,7 @@ from dialed.metrics import MetricSet
 from dialed.space import Distribution, Space
 from dialed.trial import TrialRecord, TrialState
 
-__all__ = ["UNSEEN_DRAWS", "History", "Sampler", "config_key", "is_complete"]
+__all__ = ["UNSEEN_DRAWS", "GrowingRows", "History", "Sampler", "config_key", "is_complete"]
 
 #: Uniform draws :meth:`Sampler.unseen` makes to replace a proposal that repeats a trial.
 UNSEEN_DRAWS = 64
@@ -129,6 +129,44 @@ class History:
                 keys = _Union(finished, {config_key(t.params) for t in self.running})
             self._cache["keys"] = keys
         return key in keys
+
+
+class GrowingRows:
+    """An array with one row per trial of a sequence, kept between calls so that a call computes
+    the rows of the trials added since the last one only.
+
+    The sequences a sampler sees (``History.trials``, ``complete``, ...) are ordered by trial
+    number, and a finished trial's record never changes; so while the sequence still holds the
+    record last kept at the same position, every row before it is still right. Rows are kept up
+    to the first unfinished trial (a running trial's parameters and state change). Any other
+    sequence, or another ``key`` (what the rows depend on besides the trials), is computed
+    afresh. One instance serves one sequence of one sampler.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[Any, int, TrialRecord | None, np.ndarray] | None = None
+
+    def rows(
+        self,
+        key: Any,
+        trials: Sequence[TrialRecord],
+        compute: Callable[[Sequence[TrialRecord]], np.ndarray],
+    ) -> np.ndarray:
+        """``compute(trials)``, shape ``(len(trials), ...)``, reusing the rows kept."""
+        kept = self._kept
+        n = 0
+        if kept is not None and kept[0] == key:
+            n, last = kept[1], kept[2]
+            if n > len(trials) or (n and trials[n - 1] is not last):
+                n = 0
+        new = compute(trials[n:])
+        out = new if kept is None or n == 0 else np.concatenate([kept[3][:n], new])
+        out.setflags(write=False)  # the kept rows are shared with the next call
+        k = n
+        while k < len(trials) and trials[k].state.finished:
+            k += 1
+        self._kept = (key, k, trials[k - 1] if k else None, out[:k])
+        return out
 
 
 def is_complete(trial: TrialRecord, objectives: Sequence[str]) -> bool:

@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from dialed.samplers._base import History, Sampler
+from dialed.samplers._base import GrowingRows, History, Sampler
 from dialed.samplers._gp_acq import Acquisition, MixedDims, maximize
 from dialed.samplers._gp_model import (
     GaussianProcess,
@@ -86,7 +86,7 @@ class GPSampler(Sampler):
     """
 
     name = "gp"
-    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_layouts": {}}
+    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_layouts": {}, "_points": GrowingRows()}
 
     def __init__(
         self,
@@ -101,6 +101,7 @@ class GPSampler(Sampler):
         self._n_starts = max(int(n_starts), 1)
         self._fits: dict[str, np.ndarray] = {}
         self._layouts: dict[Space, _Layout] = {}
+        self._points = GrowingRows()  # the complete trials' points, kept between suggestions
         self._sobol: SobolSampler | None = None
         self._lock = threading.Lock()
 
@@ -122,7 +123,7 @@ class GPSampler(Sampler):
         trials = history.complete
         if not layout.size or len(trials) < self._n_startup:
             return self._startup(history, space, number)
-        x = layout.encode(trials)
+        x = self._points.rows(space, trials, layout.encode)
         losses = history.losses(trials)
         violation = history.violations(trials) if history.metrics.constraints else None
         keep = np.all(np.isfinite(losses), axis=1)

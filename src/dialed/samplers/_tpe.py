@@ -52,12 +52,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from dialed.errors import ConfigError
-from dialed.samplers._base import History, Sampler
+from dialed.samplers._base import GrowingRows, History, Sampler
 from dialed.samplers._mo_hypervolume import hypervolume_subset
 from dialed.samplers._tpe_parzen import (
     CONTINUOUS,
@@ -99,6 +99,9 @@ class TPESampler(Sampler):
     """
 
     name = "tpe"
+    _fresh_when_pickled: ClassVar[dict[str, Any]] = {
+        "_points": GrowingRows(), "_losses": GrowingRows(),
+    }
 
     def __init__(
         self,
@@ -117,6 +120,9 @@ class TPESampler(Sampler):
         self._gamma = _check_positive("gamma", gamma, upper=1.0)
         self._prior_weight = _check_positive("prior_weight", prior_weight)
         self._constant_liar = _check_bool("constant_liar", constant_liar)
+        # kept between suggestions: the trials' points and the complete trials' losses
+        self._points = GrowingRows()
+        self._losses = GrowingRows()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -139,9 +145,9 @@ class TPESampler(Sampler):
             return fixed
         dists = [space[name] for name in names]
         dims = [Dim.of(dist) for dist in dists]
-        trials = history.trials
-        x_all = encode(trials, names, dists, dims)
-        obs = _Observations.of(history, self._constant_liar)
+        x_all = self._points.rows((tuple(names), tuple(dists)), history.trials,
+                                  lambda trials: encode(trials, names, dists, dims))
+        obs = _Observations.of(history, self._constant_liar, self._losses)
         x_obs = x_all[obs.rows]
 
         proposals = [
@@ -167,7 +173,7 @@ class TPESampler(Sampler):
         if distribution.single:
             return distribution.from_unit(0.5)
         dim = Dim.of(distribution)
-        obs = _Observations.of(history, self._constant_liar)
+        obs = _Observations.of(history, self._constant_liar, self._losses)
         x_obs = encode([history.trials[i] for i in obs.rows], [name], [distribution], [dim])
         proposal = self._propose_group(obs, x_obs, np.array([0]), [dim], number, name)
         return decode(distribution, dim, float(proposal.candidates[0, 0]))
@@ -260,7 +266,12 @@ class _Observations:
     losses: np.ndarray  # (n, n_objectives), +inf where not complete
 
     @classmethod
-    def of(cls, history: History, constant_liar: bool) -> _Observations:
+    def of(
+        cls, history: History, constant_liar: bool, kept: GrowingRows | None = None
+    ) -> _Observations:
+        """The observations of ``history``; ``kept`` holds the complete trials' losses between
+        calls (the sampler's own)."""
+        kept = GrowingRows() if kept is None else kept
         complete, pruned = history.complete, history.pruned
         running = history.running if constant_liar else ()
         ordered = (*complete, *pruned, *running)
@@ -274,8 +285,9 @@ class _Observations:
         losses = np.full((len(ordered), n_obj), np.inf)
         violation = np.zeros(len(complete))
         if complete:
-            losses[: len(complete)] = np.nan_to_num(
-                _losses(history, complete), nan=np.inf, posinf=np.inf
+            losses[: len(complete)] = kept.rows(
+                history.metrics, complete,
+                lambda trials: np.nan_to_num(_losses(history, trials), nan=np.inf, posinf=np.inf),
             )
             if history.metrics.constraints:
                 violation = np.nan_to_num(history.violations(complete), nan=np.inf)
