@@ -269,8 +269,8 @@ class _Observations:
     def of(
         cls, history: History, constant_liar: bool, kept: GrowingRows | None = None
     ) -> _Observations:
-        """The observations of ``history``; ``kept`` holds the complete trials' losses between
-        calls (the sampler's own)."""
+        """The observations of ``history``; ``kept`` holds the complete trials' losses and
+        numbers between calls (the sampler's own)."""
         kept = GrowingRows() if kept is None else kept
         complete, pruned = history.complete, history.pruned
         running = history.running if constant_liar else ()
@@ -283,14 +283,19 @@ class _Observations:
             rows = np.fromiter(map(where.__getitem__, map(id, ordered)), dtype=int, count=n)
         n_obj = len(history.metrics.objectives)
         losses = np.full((len(ordered), n_obj), np.inf)
+        number = np.empty(n)
         violation = np.zeros(len(complete))
         if complete:
-            losses[: len(complete)] = kept.rows(
-                history.metrics, complete,
-                lambda trials: np.nan_to_num(_losses(history, trials), nan=np.inf, posinf=np.inf),
-            )
+            # each row: the losses, then the trial number
+            rows_of_complete = kept.rows(history.metrics, complete, lambda trials: np.column_stack([
+                np.nan_to_num(_losses(history, trials), nan=np.inf, posinf=np.inf),
+                _numbers(trials),
+            ]))
+            losses[: len(complete)] = rows_of_complete[:, :-1]
+            number[: len(complete)] = rows_of_complete[:, -1]
             if history.metrics.constraints:
                 violation = np.nan_to_num(history.violations(complete), nan=np.inf)
+        number[len(complete):] = _numbers((*pruned, *running))
         feasible = violation <= 0.0
         primary = history.metrics.primary
         # A pruned trial ranks by how far it got, then by its last intermediate value.
@@ -316,7 +321,7 @@ class _Observations:
             kind=kind,
             key=np.nan_to_num(key, nan=np.inf),
             key2=np.nan_to_num(key2, nan=np.inf),
-            number=np.fromiter(map(attrgetter("number"), ordered), dtype=float, count=n),
+            number=number,
             losses=losses,
         )
 
@@ -340,6 +345,10 @@ class _Observations:
             order = order[kind[order] >= 0][:n_good]
             mask[order] = True
         return mask
+
+
+def _numbers(trials: Sequence[TrialRecord]) -> np.ndarray:
+    return np.fromiter(map(attrgetter("number"), trials), dtype=float, count=len(trials))
 
 
 def _losses(history: History, complete: Sequence[TrialRecord]) -> np.ndarray:
