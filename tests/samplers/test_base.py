@@ -54,7 +54,8 @@ def test_rows_stop_being_kept_at_the_first_running_trial() -> None:
     assert compute.seen == 3  # trials 3, 4 and 5; rows 0-2 were kept
 
 
-@pytest.mark.parametrize("change", ["inserted", "removed", "other key", "other trials"])
+@pytest.mark.parametrize("change", ["inserted", "removed", "replaced", "other key",
+                                    "other trials"])
 def test_any_other_sequence_is_computed_afresh(change: str) -> None:
     kept, compute = GrowingRows(), _Counting()
     trials = tuple(_trial(i, float(i)) for i in range(0, 20, 2))
@@ -64,6 +65,8 @@ def test_any_other_sequence_is_computed_afresh(change: str) -> None:
         after = tuple(sorted((*trials, _trial(5, 55.0)), key=lambda t: t.number))
     elif change == "removed":  # a history that leaves a finished trial out
         after = trials[:3] + trials[4:]
+    elif change == "replaced":  # one record in the middle is another object (the end is not)
+        after = (*trials[:4], _trial(trials[4].number, -1.0), *trials[5:])
     elif change == "other key":
         after, key = trials, "other"
     else:  # equal values, other records (another study's trials)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import operator
 import threading
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -135,16 +136,16 @@ class GrowingRows:
     """An array with one row per trial of a sequence, kept between calls so that a call computes
     the rows of the trials added since the last one only.
 
-    The sequences a sampler sees (``History.trials``, ``complete``, ...) are ordered by trial
-    number, and a finished trial's record never changes; so while the sequence still holds the
-    record last kept at the same position, every row before it is still right. Rows are kept up
-    to the first unfinished trial (a running trial's parameters and state change). Any other
-    sequence, or another ``key`` (what the rows depend on besides the trials), is computed
-    afresh. One instance serves one sequence of one sampler.
+    The sequences a sampler sees (``History.trials``, ``complete``, ...) grow at their end and
+    records are immutable: while a sequence starts with the very records (the same objects)
+    whose rows are kept, those rows are still right. Rows are kept up to the first unfinished
+    trial (a running trial's record is replaced as it changes). Any other sequence, or another
+    ``key`` (what the rows depend on besides the trials), is computed afresh. One instance
+    serves one sequence of one sampler.
     """
 
     def __init__(self) -> None:
-        self._kept: tuple[Any, int, TrialRecord | None, np.ndarray] | None = None
+        self._kept: tuple[Any, tuple[TrialRecord, ...], np.ndarray] | None = None
 
     def rows(
         self,
@@ -155,17 +156,17 @@ class GrowingRows:
         """``compute(trials)``, shape ``(len(trials), ...)``, reusing the rows kept."""
         kept = self._kept
         n = 0
-        if kept is not None and kept[0] == key:
-            n, last = kept[1], kept[2]
-            if n > len(trials) or (n and trials[n - 1] is not last):
-                n = 0
+        if kept is not None and kept[0] == key and len(kept[1]) <= len(trials) and all(
+            map(operator.is_, kept[1], trials)  # the same records first, compared at C speed
+        ):
+            n = len(kept[1])
         new = compute(trials[n:])
-        out = new if kept is None or n == 0 else np.concatenate([kept[3][:n], new])
+        out = new if kept is None or n == 0 else np.concatenate([kept[2], new])
         out.setflags(write=False)  # the kept rows are shared with the next call
         k = n
         while k < len(trials) and trials[k].state.finished:
             k += 1
-        self._kept = (key, k, trials[k - 1] if k else None, out[:k])
+        self._kept = (key, tuple(trials[:k]), out[:k])
         return out
 
 

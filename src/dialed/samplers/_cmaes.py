@@ -37,10 +37,13 @@ needs; otherwise (a startup, enqueued or parallel trial) it is told the trial's 
 
 from __future__ import annotations
 
+import bisect
 import math
+import operator
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -49,7 +52,7 @@ from cmaes import CMA, CMAwM
 from dialed._util import derive_seed
 from dialed.errors import ConfigError
 from dialed.metrics import MetricSet
-from dialed.samplers._base import History, Sampler
+from dialed.samplers._base import GrowingRows, History, Sampler
 from dialed.samplers._sobol import SobolSampler
 from dialed.space import CategoricalDistribution, Distribution, FloatDistribution, Space
 from dialed.trial import TrialRecord, TrialState
@@ -85,7 +88,7 @@ class CMAESSampler(Sampler):
     """
 
     name = "cmaes"
-    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_run": None}
+    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_run": None, "_holds": GrowingRows()}
 
     def __init__(
         self,
@@ -120,6 +123,8 @@ class CMAESSampler(Sampler):
         self._n_startup = n_startup
         self._sigma0 = float(sigma0)
         self._run: _Run | None = None
+        # which parameters each complete trial holds, kept between suggestions
+        self._holds = GrowingRows()
         self._sobol: SobolSampler | None = None
         self._lock = threading.Lock()
 
@@ -148,7 +153,11 @@ class CMAESSampler(Sampler):
             if self._sobol is None or self._sobol.seed != seed:
                 self._sobol = SobolSampler(seed=seed)
             return self._sobol.suggest(history, space, number)
-        layout = _Layout.of(space, history.complete)
+        holds = self._holds.rows(space, history.complete, lambda trials: np.array(
+            [[name in t.params for name in space] for t in trials], dtype=bool,
+        ).reshape(len(trials), len(space)))
+        in_every_trial: np.ndarray = np.all(holds, axis=0)
+        layout = _Layout.of(space, in_every_trial.tolist())
         others = {name: self.suggest_one(history, name, dist, number, {})
                   for name, dist in space.items() if name not in layout.names}
         params = others
@@ -176,7 +185,7 @@ class CMAESSampler(Sampler):
         self,
         key: tuple[Any, ...],
         layout: _Layout,
-        records: list[TrialRecord],
+        records: Sequence[TrialRecord],
         metrics: MetricSet,
     ) -> _Run:
         """The strategy after ``records``: the cached one continued, or a fresh replay."""
@@ -250,15 +259,14 @@ class _Layout:
     specs: tuple[str, ...]  # the distributions' plain forms, so equal layouts compare equal
 
     @classmethod
-    def of(cls, space: Space, complete: Sequence[TrialRecord]) -> _Layout:
-        common = set(space)
-        for t in complete:
-            common.intersection_update(t.params)
+    def of(cls, space: Space, in_every_trial: Sequence[bool]) -> _Layout:
+        """The layout of ``space``'s parameters that every complete trial holds
+        (``in_every_trial``, shape ``(len(space),)``)."""
         names, dists, sizes, specs = [], [], [], []
-        for name, dist in space.items():
+        for (name, dist), common in zip(space.items(), in_every_trial, strict=True):
             if isinstance(dist, CategoricalDistribution) or dist.single:
                 continue
-            if name not in common:
+            if not common:
                 continue  # conditional: drawn independently
             names.append(name)
             dists.append(dist)
@@ -337,6 +345,8 @@ class _Run:
         """Whether ``records`` start with the trials this run consumed, each told the same."""
         if len(records) < len(self.consumed):
             return False
+        if all(map(operator.is_, self.records, records)):  # the same records: at C speed
+            return True
         for i, (mine, theirs) in enumerate(zip(self.records, records, strict=False)):
             if mine is theirs:
                 continue
@@ -346,15 +356,23 @@ class _Run:
         return True
 
 
-def _told(history: History, layout: _Layout, n_startup: int) -> list[TrialRecord]:
-    """Complete and pruned trials past the startup, with every searched parameter, by number."""
+def _told(history: History, layout: _Layout, n_startup: int) -> Sequence[TrialRecord]:
+    """Complete and pruned trials past the startup, with every searched parameter, by number.
+
+    Every complete trial holds the searched parameters (the layout is made of those), and the
+    history's subsets are ordered by number: the complete ones past the startup are a slice.
+    """
+    complete = history.complete[_first_numbered(history.complete, n_startup):]
     names = frozenset(layout.names)
-    out = [
-        t for t in (*history.complete, *history.pruned)
-        if t.number >= n_startup and t.params.keys() >= names
-    ]
-    out.sort(key=lambda t: t.number)
-    return out
+    pruned = [t for t in history.pruned if t.number >= n_startup and t.params.keys() >= names]
+    if not pruned:
+        return complete
+    return sorted((*complete, *pruned), key=attrgetter("number"))
+
+
+def _first_numbered(trials: Sequence[TrialRecord], number: int) -> int:
+    """The position of the first trial numbered ``number`` or more (``trials`` by number)."""
+    return bisect.bisect_left(trials, number, key=attrgetter("number"))
 
 
 def _values(trial: TrialRecord, layout: _Layout) -> tuple[Any, ...]:
@@ -363,10 +381,7 @@ def _values(trial: TrialRecord, layout: _Layout) -> tuple[Any, ...]:
 
 def _first_mean(history: History, layout: _Layout, n_startup: int) -> np.ndarray:
     """The centre of the cube, or the best startup trial (feasible first) when there is one."""
-    names = frozenset(layout.names)
-    startup = [
-        t for t in history.complete if t.number < n_startup and t.params.keys() >= names
-    ]
+    startup = history.complete[:_first_numbered(history.complete, n_startup)]
     bounds = layout.bounds
     if not startup:
         centre: np.ndarray = bounds.mean(axis=1)
