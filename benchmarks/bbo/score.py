@@ -3,8 +3,10 @@
 Per objective, following bayesmark's ``experiment_baseline`` and ``experiment_analysis`` (the
 "normed mean" of the NeurIPS 2020 challenge leaderboard):
 
-* ``opt``: the best loss any method reached on the objective in this run, nudged a hair lower
-  (bayesmark's ``PAD_FACTOR`` of 10,000 ulps) so that it is strictly below every loss;
+* ``opt``: the best loss any compared method reached on the objective, nudged a hair lower
+  (bayesmark's ``PAD_FACTOR`` of 10,000 ulps) so that it is strictly below every loss; methods
+  that share the raw file but are not compared do not move it, so a report is the same whatever
+  else was run beside it;
 * ``clip``: the median loss over every random-search evaluation of the objective;
 * a run's normalised loss after iteration ``i`` is ``(best so far - opt) / (clip - opt)``
   clipped to ``[-1, 1]``, where *best so far* is the lowest loss among the batches evaluated up
@@ -134,7 +136,7 @@ def score(records: Sequence[dict[str, Any]], methods: Sequence[str] | None = Non
     clip: dict[tuple[str, int], float] = {}
     for cell in cells:
         group = [c for c in cells if c[0] == cell[0]] if pool_seeds else [cell]
-        everything = np.concatenate([_losses(r) for c in group for r in runs[c].values()])
+        everything = np.concatenate([_losses(runs[c][m]) for c in group for m in sorted(wanted)])
         random_losses = np.concatenate([_losses(runs[c][REFERENCE]) for c in group])
         best = float(np.min(everything))
         opt[cell] = best + PAD_FACTOR * float(np.spacing(-max(np.nextafter(0, 1), abs(best))))

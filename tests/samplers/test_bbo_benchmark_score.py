@@ -55,6 +55,19 @@ def test_a_cell_missing_a_method_is_dropped_unless_the_comparison_leaves_it_out(
     assert "b" not in subset.normalized
 
 
+def test_a_method_left_out_of_the_comparison_does_not_move_opt() -> None:
+    recs = [
+        _rec("random", "p", 0, [4.0, 6.0, 8.0, 10.0]),
+        _rec("a", "p", 0, [5.0, 9.0, 2.0, 3.0]),
+        _rec("b", "p", 0, [1.0, 1.0, 1.0, 1.0]),  # better than "a", but not compared
+    ]
+    every = score_mod.score(recs)
+    assert every.opt[("p", 0)] == pytest.approx(1.0) and every.score("a") < 100.0
+    subset = score_mod.score(recs, methods=["a", "random"])
+    assert subset.opt[("p", 0)] == pytest.approx(2.0)
+    assert subset.score("a") == pytest.approx(100.0, abs=1e-6)
+
+
 def test_scoring_without_random_search_is_refused() -> None:
     with pytest.raises(ValueError, match="random"):
         score_mod.score([_rec("a", "p", 0, [1.0, 2.0, 3.0, 4.0])])
