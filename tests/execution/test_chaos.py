@@ -1,5 +1,5 @@
 """The fault test: a grid study run by 4 worker processes while a chaos loop SIGKILLs a random
-worker every second or two and starts a replacement.
+worker every second or two (and at least once per eighth of the grid) and starts a replacement.
 
 At the end: no finished trial lost or changed (finished trials are snapshotted during the run
 and compared field for field), no grid cell run to completion twice, every trial of a killed
@@ -45,6 +45,8 @@ N_CELLS = A_VALUES * len(B_CHOICES)  # 200
 N_WORKERS = 4
 N_STANDBY = 4
 MAX_RETRIES = 3
+#: A worker is killed at least once per this many completed cells, however fast the grid runs.
+KILL_EVERY_CELLS = N_CELLS // 8
 #: The whole run stops here, finished or not (then the test fails and says why).
 TIME_LIMIT_S = 180.0
 
@@ -176,6 +178,7 @@ def _run_chaos(url: str, folder: Path) -> None:
     started = False
     try:
         next_kill = time.monotonic() + rng.uniform(1.0, 2.0)
+        done_at_kill = 0
         while time.monotonic() < deadline:
             time.sleep(0.1)
             chaos.snapshot(study)
@@ -186,8 +189,13 @@ def _run_chaos(url: str, folder: Path) -> None:
             # runs what is left
             chaos.top_up(N_WORKERS if not started or chaos.alive() else 1)
             started = started or bool(chaos.alive())
-            if time.monotonic() >= next_kill and chaos.kill_one(rng, study):
+            # a kill every second or two, and at least one per eighth of the grid (on a busy
+            # machine the workers start late and then run the grid in a few seconds)
+            done = sum(r.state == TrialState.COMPLETE for r in chaos.snapshots.values())
+            due = time.monotonic() >= next_kill or done - done_at_kill >= KILL_EVERY_CELLS
+            if due and chaos.kill_one(rng, study):
                 kills += 1
+                done_at_kill = done
                 next_kill = time.monotonic() + rng.uniform(1.0, 2.0)
         else:
             pytest.fail(f"the study did not complete within {TIME_LIMIT_S:.0f} s "
