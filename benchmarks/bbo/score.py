@@ -136,7 +136,7 @@ def score(records: Sequence[dict[str, Any]], methods: Sequence[str] | None = Non
     clip: dict[tuple[str, int], float] = {}
     for cell in cells:
         group = [c for c in cells if c[0] == cell[0]] if pool_seeds else [cell]
-        everything = np.concatenate([_losses(runs[c][m]) for c in group for m in sorted(wanted)])
+        everything = np.concatenate([_losses(runs[c][m]) for c in group for m in wanted])
         random_losses = np.concatenate([_losses(runs[c][REFERENCE]) for c in group])
         best = float(np.min(everything))
         opt[cell] = best + PAD_FACTOR * float(np.spacing(-max(np.nextafter(0, 1), abs(best))))
