@@ -110,7 +110,7 @@ def test_run_then_inspect_export_and_delete(workdir: Path, runner: CliRunner) ->
     assert "best trial of quad" in done.stdout
     # auto's choice and its reason, as recorded in the study
     assert "search: gp+tpe (1 numeric parameter and a budget of 10 trials: a Gaussian " \
-        "process and TPE take turns" in done.stdout
+        "process, the most sample-efficient over the first 64 trials" in done.stdout
     assert "early stopping:" not in done.stdout  # the objective reports no curve
     assert (workdir / "dialed.db").exists()
 

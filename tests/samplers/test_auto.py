@@ -108,11 +108,14 @@ def test_no_grid_when_it_does_not_fit_or_the_budget_is_open() -> None:
 
 
 def test_gp_and_tpe_for_a_few_floats_and_a_modest_budget() -> None:
-    decision = _decision(_planned(_floats(4), 50))
+    decision = _decision(_planned(_floats(4), 150))
     assert decision["sampler"] == "gp+tpe"
-    assert "take turns" in decision["reason"]
+    assert "first 64 trials, then it and TPE take turns" in decision["reason"]
     assert "4 numeric parameters" in decision["reason"]
-    assert "budget of 50 trials" in decision["reason"]
+    assert "budget of 150 trials" in decision["reason"]
+    short = _decision(_planned(_floats(4), 50))  # the budget ends within the GP's lead
+    assert short["sampler"] == "gp+tpe" and "then it and TPE" not in short["reason"]
+    assert "past them, TPE would take turns with it" in short["reason"]
 
 
 def test_gp_and_tpe_early_then_tpe_on_an_open_ended_run() -> None:
@@ -120,7 +123,7 @@ def test_gp_and_tpe_early_then_tpe_on_an_open_ended_run() -> None:
     metrics = MetricSet()
     early = choose(facts(space, metrics, budget=None, history=random_history(space, n=20)))
     late = choose(facts(space, metrics, budget=None, history=random_history(space, n=300)))
-    assert early[0] == "gp+tpe" and "first 300 trials" in early[1]
+    assert early[0] == "gp+tpe" and "up to 300 trials" in early[1]
     assert late[0] == "tpe" and "over 300 complete trials" in late[1]
 
 
@@ -202,10 +205,13 @@ def test_suggest_delegates_and_records_the_choice() -> None:
     space.validate(params)
     assert _decision(sampler)["sampler"] == "gp+tpe"
     assert params == _planned(space, 40).suggest(history, space, 12)
-    # even trials are the GP's and odd ones TPE's, each as it would propose alone
-    assert params == GPSampler(seed=sampler.seed).suggest(history, space, 12)
-    odd = sampler.suggest(history, space, 13)
-    assert odd == TPESampler(seed=sampler.seed).suggest(history, space, 13)
+    # the GP's alone for the first 64 trials, then even trials the GP's and odd ones TPE's,
+    # each as it would propose alone
+    gp, tpe = GPSampler(seed=sampler.seed), TPESampler(seed=sampler.seed)
+    assert params == gp.suggest(history, space, 12)
+    assert sampler.suggest(history, space, 13) == gp.suggest(history, space, 13)
+    assert sampler.suggest(history, space, 64) == gp.suggest(history, space, 64)
+    assert sampler.suggest(history, space, 65) == tpe.suggest(history, space, 65)
 
 
 @needs_gp

@@ -45,6 +45,23 @@ def test_members_take_turns_by_trial_number() -> None:
     assert sampler.suggest(history, space, 22) == TPESampler(seed=4).suggest(history, space, 22)
 
 
+def test_the_first_member_leads_alone_then_members_take_turns() -> None:
+    space = _floats(2)
+    history = random_history(space, n=12)
+    sampler = PortfolioSampler(seed=5, members=["gp", "tpe"], lead=16)
+    assert [sampler.member_for(n) for n in (0, 1, 14, 15, 16, 17, 18)] == \
+        ["gp"] * 5 + ["tpe", "gp"]
+    assert sampler.suggest(history, space, 13) == GPSampler(seed=5).suggest(history, space, 13)
+    assert sampler.suggest(history, space, 17) == TPESampler(seed=5).suggest(history, space, 17)
+    assert make_sampler("portfolio", seed=5, lead=16).describe()["options"]["lead"] == 16
+
+
+@pytest.mark.parametrize("lead", [-1, 2.5, True, "8"])
+def test_a_lead_that_is_not_a_count_of_trials_is_refused(lead: object) -> None:
+    with pytest.raises(ConfigError, match="portfolio lead must be a whole number of trials"):
+        PortfolioSampler(members=["gp", "tpe"], lead=lead)  # type: ignore[arg-type]
+
+
 def test_plan_reaches_every_member() -> None:
     space = _floats(2)
     sampler = PortfolioSampler(seed=1, members=["tpe", "cmaes"])
@@ -62,7 +79,7 @@ def test_registry_and_describe() -> None:
     assert isinstance(sampler, PortfolioSampler)
     assert sampler.members == ("tpe", "random")
     assert sampler.describe() == {"name": "portfolio", "seed": 2,
-                                  "options": {"members": ["tpe", "random"]}}
+                                  "options": {"members": ["tpe", "random"], "lead": 0}}
 
 
 def test_pickles_after_its_members_are_built() -> None:

@@ -10,7 +10,8 @@ TPE does well, and TPE is slower to refine a smooth optimum, on which
 the GP does well. Here the members take turns by trial number, member ``number mod k``
 proposing trial ``number``; each is fitted on every trial, its own and the others' (and sees
 the running ones, so a batch does not pile onto one point), so each model is corrected by
-evidence it would not have gathered alone.
+evidence it would not have gathered alone. With ``lead``, the first member proposes the first
+``lead`` trials alone (its own initial design included) before the turns begin.
 
 Each member is a pure function of (seed, history, number), so the portfolio is too.
 """
@@ -33,7 +34,8 @@ class PortfolioSampler(Sampler):
     """Members take turns: trial ``n`` is proposed by member ``n mod len(members)``.
 
     ``members`` names samplers the registry knows (not ``grid`` or ``auto``); each is built with
-    this sampler's seed and its defaults.
+    this sampler's seed and its defaults. Trials numbered below ``lead`` are all the first
+    member's.
     """
 
     name = "portfolio"
@@ -42,8 +44,13 @@ class PortfolioSampler(Sampler):
         self,
         seed: int | None = None,
         members: Sequence[str] = ("gp", "tpe"),
+        lead: int = 0,
     ) -> None:
         super().__init__(seed)
+        if isinstance(lead, bool) or not isinstance(lead, int) or lead < 0:
+            raise ConfigError(
+                f"portfolio lead must be a whole number of trials >= 0, got {lead!r}"
+            )
         if isinstance(members, str) or not members:
             raise ConfigError(
                 f"portfolio members must be a non-empty list of sampler names, got {members!r}"
@@ -58,6 +65,7 @@ class PortfolioSampler(Sampler):
         for m in names:  # fail now, with the registry's message, on an unknown name
             _build(m, 0)
         self._names = tuple(names)
+        self._lead = lead
         self._members: list[Sampler] | None = None
         self._lock = threading.Lock()
 
@@ -65,9 +73,16 @@ class PortfolioSampler(Sampler):
     def members(self) -> tuple[str, ...]:
         return self._names
 
+    @property
+    def lead(self) -> int:
+        return self._lead
+
     def member_for(self, number: int) -> str:
         """The name of the member that proposes trial ``number``."""
-        return self._names[number % len(self._names)]
+        return self._names[self._turn(number)]
+
+    def _turn(self, number: int) -> int:
+        return 0 if number < self._lead else number % len(self._names)
 
     # -- what the engine calls -------------------------------------------------------------
     def plan(
@@ -90,11 +105,12 @@ class PortfolioSampler(Sampler):
         return self._member(number).suggest_one(history, name, distribution, number, params)
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "options": {"members": list(self._names)}}
+        return {**super().describe(),
+                "options": {"members": list(self._names), "lead": self._lead}}
 
     # -- the members -----------------------------------------------------------------------
     def _member(self, number: int) -> Sampler:
-        return self._built()[number % len(self._names)]
+        return self._built()[self._turn(number)]
 
     def bind_seed(self, study_seed: int) -> None:
         unbound = self._seed is None
