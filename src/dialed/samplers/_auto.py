@@ -67,8 +67,11 @@ MO_AFTER_GP = "nsga2"
 # One objective (benchmarks/results/bbo.md, bayesmark's problems, 128 trials in batches of 8):
 # the GP alone stalled where the loss has plateaus and steps (a decision tree's log loss: 71
 # against random search's 86), TPE alone where a smooth optimum needs refining (an MLP's log
-# loss: 92 against the GP's 95); taking turns, each fitted on both's trials, the pair scored
-# 96.7 over the quick suite, above the GP (89.7), TPE (91.9) and every other method compared.
+# loss: 92 against the GP's 95); taking turns from the first trial, each fitted on both's
+# trials, the pair scored 96.7 over that 6-problem quick suite, above the GP (89.7) and TPE
+# (91.9). With the GP's lead below it scores 91.96 there (below Hyperopt's 93.58), but leads on
+# the broad suite of all 90 problems, 15 times as many runs (bbo-broad.md, 3 seeds: 98.23
+# against the GP's 97.98 and Optuna's default 95.29; the pair from the first trial: 97.63).
 
 # On all 90 of bayesmark's problems (benchmarks/results/bbo-raw/broad.jsonl: seed 0 and half
 # of seed 1, 135 runs each) the GP alone led the turns taken from the first trial after 16 and
