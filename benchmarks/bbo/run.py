@@ -7,7 +7,11 @@ asked), then the 8 are evaluated and told. Each finished run is appended to a JS
 results, and the report is written from that file.
 
     PYTHONPATH=src python -m benchmarks.bbo.run --quick --workers 2   # ~20 minutes
-    PYTHONPATH=src python -m benchmarks.bbo.run --workers 2           # every problem: days
+    PYTHONPATH=src python -m benchmarks.bbo.run --workers 2           # every problem: ~12 hours
+
+The full mode (90 problems x 3 seeds x 8 methods, 23 hours of single-threaded jobs) writes
+``results/bbo.md`` from ``bbo-raw/full.jsonl``; the quick mode ``results/bbo-quick.md``; any other
+tag ``results/bbo-TAG.md``.
 
 The full mode resumes: runs already in its JSONL are skipped. Other modes re-run the selected
 jobs and replace their records (``--resume`` to skip them instead).
@@ -151,7 +155,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--tag", help="names the raw file bbo-raw/TAG.jsonl and the report "
                                   "(default: quick, full, or custom)")
     ap.add_argument("--report", type=Path, help="the markdown report (default: "
-                                                  "results/bbo.md for quick and full)")
+                                                  "results/bbo.md for the full mode, "
+                                                  "results/bbo-TAG.md otherwise)")
     ap.add_argument("--resume", action="store_true", help="skip runs already in the raw file")
     ap.add_argument("--fresh", action="store_true",
                     help="re-run runs already in the raw file (the full mode resumes otherwise)")
@@ -189,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     tag = args.tag or mode
     raw = RAW / f"{tag}.jsonl"
-    report = args.report or RESULTS / ("bbo.md" if tag in ("quick", "full") else f"bbo-{tag}.md")
+    report = args.report or RESULTS / ("bbo.md" if tag == "full" else f"bbo-{tag}.md")
     resume = args.resume or (mode == "full" and not args.fresh)
 
     missing = {m: why for m in methods if (why := method_available(m)) is not None}
@@ -229,7 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = [
         "# Black-box optimisation benchmark (bayesmark protocol)",
         "",
-        f"- command: `{command.strip()}`",
+        f"- command: `{command.strip()}`"
+        + (" (scored from the raw file; the same command without `--score-only` runs the "
+           "benchmark)" if args.score_only else ""),
         f"- date: {dt.date.today().isoformat()}; mode: {mode}; raw results: "
         f"`{_shown(raw)}`",
         "- machine: 2 CPU cores shared with other work (timings are indicative), "

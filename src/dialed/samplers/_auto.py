@@ -64,21 +64,18 @@ MO_GP_MAX_PARAMS = 32
 #: What continues a run with several objectives once the GP has GP_MAX_TRIALS complete trials.
 MO_AFTER_GP = "nsga2"
 
-# One objective (benchmarks/results/bbo.md, bayesmark's problems, 128 trials in batches of 8):
-# the GP alone stalled where the loss has plateaus and steps (a decision tree's log loss: 71
-# against random search's 86), TPE alone where a smooth optimum needs refining (an MLP's log
-# loss: 92 against the GP's 95); taking turns from the first trial, each fitted on both's
-# trials, the pair scored 96.7 over that 6-problem quick suite, above the GP (89.7) and TPE
-# (91.9). With the GP's lead below it scores 91.96 there (below Hyperopt's 93.58), but leads on
-# the broad suite of all 90 problems, 15 times as many runs (bbo-broad.md, 3 seeds: 98.23
-# against the GP's 97.98 and Optuna's default 95.29; the pair from the first trial: 97.63).
-
-# On all 90 of bayesmark's problems (benchmarks/results/bbo-raw/broad.jsonl: seed 0 and half
-# of seed 1, 135 runs each) the GP alone led the turns taken from the first trial after 16 and
-# 32 trials (84.9 and 91.6 against 80.5 and 89.5: half of the turns' first 16 trials were
-# TPE's random start-up draws) and ended level with them (98.1 and 97.7), the turns gaining on
-# it in the second half. So the GP proposes the first PAIR_LEAD trials alone, then the two
-# take turns.
+# One objective (bayesmark's problems, 128 trials in batches of 8): on the 6-problem quick
+# suite (benchmarks/results/bbo-quick.md) the GP alone stalled where the loss has plateaus and
+# steps (a decision tree's log loss: 71 against random search's 86), TPE alone where a smooth
+# optimum needs refining (an MLP's log loss: 92 against the GP's 95); taking turns from the
+# first trial, each fitted on both's trials, the pair scored 96.7 there, above the GP (89.7) and
+# TPE (91.9). On all 90 problems, 15 times as many runs, the GP alone led those turns after 16
+# and 32 trials (84.9 and 91.6 against 80.5 and 89.5: half of the turns' first 16 trials were
+# TPE's random start-up draws) and ended level with them (97.81 against 97.63 over 3 seeds),
+# the turns gaining on it in the second half. So the GP proposes the first PAIR_LEAD trials
+# alone, then the two take turns: on all 90 problems x 3 seeds with 8 methods
+# (benchmarks/results/bbo.md) that scores 97.49, against the GP's 97.23, Optuna's GPSampler's
+# 95.75 and Optuna's default's 94.55; on the quick suite 91.96 (below Hyperopt's 93.58).
 
 #: The pair for one objective and a modest budget: a GP, then a GP and TPE in turns
 #: (_portfolio.py).

@@ -4,10 +4,10 @@ No single sampler wins everywhere. In the NeurIPS 2020 black-box optimisation ch
 (Turner et al. 2021, "Bayesian Optimization is Superior to Random Search for Machine Learning
 Hyperparameter Tuning: Analysis of the Black-Box Optimization Challenge 2020", PMLR 133)
 several of the strongest entries combined optimisers rather than trusting one. On this
-library's run of the same problems (benchmarks/results/bbo.md) a Gaussian process stalls where
-the loss has plateaus and steps (a decision tree's log loss), on which a density model such as
-TPE does well, and TPE is slower to refine a smooth optimum, on which
-the GP does well. Here the members take turns by trial number, member ``number mod k``
+library's quick run of the same problems (benchmarks/results/bbo-quick.md) a Gaussian process
+stalls where the loss has plateaus and steps (a decision tree's log loss), on which a density
+model such as TPE does well, and TPE is slower to refine a smooth optimum, on which the GP does
+well. Here the members take turns by trial number, member ``number mod k``
 proposing trial ``number``; each is fitted on every trial, its own and the others' (and sees
 the running ones, so a batch does not pile onto one point), so each model is corrected by
 evidence it would not have gathered alone. With ``lead``, the first member proposes the first
