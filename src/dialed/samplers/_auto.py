@@ -70,10 +70,11 @@ MO_AFTER_GP = "nsga2"
 # optimum needs refining (an MLP's log loss: 92 against the GP's 95); taking turns from the
 # first trial, each fitted on both's trials, the pair scored 96.7 there, above the GP (89.7) and
 # TPE (91.9). On all 90 problems, 15 times as many runs, the GP alone led those turns after 16
-# and 32 trials (84.9 and 91.6 against 80.5 and 89.5: half of the turns' first 16 trials were
-# TPE's random start-up draws) and ended level with them (97.81 against 97.63 over 3 seeds),
-# the turns gaining on it in the second half. So the GP proposes the first PAIR_LEAD trials
-# alone, then the two take turns: on all 90 problems x 3 seeds with 8 methods
+# and 32 trials (seed 0 and half of seed 1: 84.9 and 91.6 against 80.5 and 89.5; half of the
+# turns' first 16 trials were TPE's random start-up draws) and ended level with them (3 seeds:
+# 97.81 against 97.63; the turns' runs, at revisions before 716f99b, were then re-run with the
+# lead), the turns gaining on it in the second half. So the GP proposes the first PAIR_LEAD
+# trials alone, then the two take turns: on all 90 problems x 3 seeds with 8 methods
 # (benchmarks/results/bbo.md) that scores 97.49, against the GP's 97.23, Optuna's GPSampler's
 # 95.75 and Optuna's default's 94.55; on the quick suite 91.96 (below Hyperopt's 93.58).
 

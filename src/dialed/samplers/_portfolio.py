@@ -7,8 +7,8 @@ several of the strongest entries combined optimisers rather than trusting one. O
 library's quick run of the same problems (benchmarks/results/bbo-quick.md) a Gaussian process
 stalls where the loss has plateaus and steps (a decision tree's log loss), on which a density
 model such as TPE does well, and TPE is slower to refine a smooth optimum, on which the GP does
-well. Here the members take turns by trial number, member ``number mod k``
-proposing trial ``number``; each is fitted on every trial, its own and the others' (and sees
+well. Here the members take turns by trial number, member ``number mod k`` proposing trial
+``number``; each is fitted on every trial, its own and the others' (and sees
 the running ones, so a batch does not pile onto one point), so each model is corrected by
 evidence it would not have gathered alone. With ``lead``, the first member proposes the first
 ``lead`` trials alone (its own initial design included) before the turns begin.
