@@ -61,23 +61,6 @@ def test_history_of_a_maximized_metric_tracks_the_maximum() -> None:
     assert best["x"] == [0, 1, 3, 4] and best["y"] == [0.1, 0.5, 0.9, 0.9]
 
 
-def _brute_front(losses: np.ndarray) -> set[int]:
-    out = set()
-    for i, a in enumerate(losses):
-        if not any(np.all(b <= a) and np.any(b < a) for j, b in enumerate(losses) if j != i):
-            out.add(i)
-    return out
-
-
-@pytest.mark.parametrize("k", [2, 3])
-def test_pareto_mask_matches_brute_force(k: int) -> None:
-    rng = np.random.default_rng(k)
-    for _ in range(20):
-        losses = rng.integers(0, 6, size=(40, k)).astype(float)  # many ties and duplicates
-        assert set(np.flatnonzero(fig.pareto_mask(losses))) == _brute_front(losses)
-    assert fig.pareto_mask(np.zeros((0, 2))).shape == (0,)
-
-
 def test_slices_use_category_axes_for_categoricals_and_log_axes_for_log() -> None:
     space = Space({"lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
                    "act": {"type": "categorical", "choices": ["a", "<b>"]}})

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from dialed.metrics import Metric, MetricSet
+from dialed.metrics import Metric, MetricSet, non_dominated
 from dialed.space import CategoricalDistribution, Distribution, FloatDistribution, Space
 from dialed.trial import TrialRecord, TrialState
 
@@ -49,7 +49,6 @@ __all__ = [
     "label",
     "parallel",
     "pareto",
-    "pareto_mask",
     "slices",
     "text",
     "timeline",
@@ -629,41 +628,6 @@ def _utc(ts: float | None) -> str:
 
 
 # -- Pareto front ------------------------------------------------------------------------------
-def pareto_mask(losses: np.ndarray) -> np.ndarray:
-    """Which rows of ``losses`` (shape ``(n, k)``, smaller is better) no other row dominates.
-
-    Rows are visited in lexicographic order, so a row can only be dominated by one visited
-    before it, and it suffices to compare it with the front found so far. With two objectives
-    that is a running minimum of the second.
-    """
-    n = losses.shape[0]
-    mask = np.zeros(n, dtype=bool)
-    if n == 0:
-        return mask
-    order = np.lexsort(losses.T[::-1])
-    ordered = losses[order]
-    if losses.shape[1] == 2:
-        second = ordered[:, 1]
-        before = np.concatenate([[np.inf], np.minimum.accumulate(second)[:-1]])
-        keep = second < before
-        # an exact copy of a front row is not dominated either
-        same = np.concatenate([[False], np.all(ordered[1:] == ordered[:-1], axis=1)])
-        for i in np.flatnonzero(same):
-            keep[i] = keep[i] or keep[i - 1]
-        mask[order[keep]] = True
-        return mask
-    front: list[int] = []
-    for i in order:
-        row = losses[i]
-        if front:
-            f = losses[front]
-            if (np.all(f <= row, axis=1) & np.any(f < row, axis=1)).any():
-                continue
-        front.append(int(i))
-    mask[front] = True
-    return mask
-
-
 def pareto(records: Sequence[TrialRecord], metrics: MetricSet) -> Figure | None:
     objs = metrics.objectives
     if len(objs) < 2:
@@ -679,7 +643,7 @@ def pareto(records: Sequence[TrialRecord], metrics: MetricSet) -> Figure | None:
     losses = np.array([[m.loss(float(t.metrics[m.name])) for m in objs] for t in rows])
     numbers = np.array([t.number for t in rows], dtype=np.int64)
     on_front = np.zeros(len(rows), dtype=bool)
-    on_front[np.flatnonzero(feasible)] = pareto_mask(losses[feasible])
+    on_front[np.flatnonzero(feasible)] = non_dominated(losses[feasible])
 
     def x_of(idx: Sequence[int]) -> list[float]:
         return [float(rows[i].metrics[objs[0].name]) for i in idx]

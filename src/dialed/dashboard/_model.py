@@ -31,7 +31,7 @@ from dialed.dashboard import _figures as fig
 from dialed.dashboard import _views as views
 from dialed.dashboard._source import LiveTrials, ReadOnlyStorage
 from dialed.errors import ConfigError, DialedError, NoTrialsError, StorageError
-from dialed.metrics import MetricSet
+from dialed.metrics import MetricSet, non_dominated
 from dialed.space import Space
 from dialed.trial import TrialRecord, TrialState
 
@@ -499,4 +499,4 @@ def _front_size(records: list[TrialRecord], metrics: MetricSet) -> int:
     if not rows:
         return 0
     losses = np.array([[m.loss(float(t.metrics[m.name])) for m in objs] for t in rows])
-    return int(fig.pareto_mask(losses).sum())
+    return int(non_dominated(losses).sum())
