@@ -74,7 +74,7 @@ def test_loss_turns_maximize_around() -> None:
         ({"loss": 3}, r"metric 'loss': expected .* got 3"),
         ({"loss": "minimize", "mem": "<= lots"}, r"metric 'mem': expected"),
         ({"loss": "minimize", "mem": "== 5"}, r"metric 'mem': expected"),
-        ({"": "minimize"}, "metric names must be non-empty strings"),
+        ({"": "minimize"}, "metric name must be a non-empty string"),
         ({"mem": "<= 512", "epochs": "track"}, "metrics name no objective"),
         ({}, "metrics name no objective"),
         (["track"], "metrics name no objective"),

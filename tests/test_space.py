@@ -416,7 +416,7 @@ def test_other_errors() -> None:
         space.grid()
     with pytest.raises(SpaceError, match="parameter 'lr': the grid has no values"):
         space.grid({"lr": []})
-    with pytest.raises(SpaceError, match="parameter names must be non-empty strings"):
+    with pytest.raises(SpaceError, match="parameter name must be a non-empty string"):
         space.add("", [1])
     with pytest.raises(SpaceError, match="a space is a mapping"):
         Space.from_dict([1, 2])  # type: ignore[arg-type]
@@ -427,3 +427,24 @@ def test_other_errors() -> None:
     with pytest.raises(SpaceError, match=r"parameter 'act': 'c' is not one of the choices"):
         CategoricalDistribution(("a",), name="act").to_unit("c")
     assert distribution_from_dict("x", space["lr"]) is space["lr"]
+
+
+def test_coordinates_agree_with_encode() -> None:
+    """Space.coordinates (many configurations at once, what the history derives per trial) is
+    encode() for floats and ints, the choice's index for a categorical, NaN where absent."""
+    from dialed.testing.samplers import mixed_space
+
+    space = mixed_space()
+    rng = np.random.default_rng(0)
+    configs = [space.decode(rng.random(len(space))) for _ in range(50)]
+    configs.append({"lr": 0.01})  # a conditional trial
+    configs.append({"lr": "fast", "activation": "unknown"})  # values it cannot read
+    got = space.coordinates(configs)
+    want = np.array([space.encode(c) for c in configs[:-1]])
+    cat = list(space).index("activation")
+    k = len(space["activation"].choices)  # type: ignore[union-attr]
+    np.testing.assert_allclose(got[:-1, cat], want[:, cat] * k - 0.5, atol=1e-9)
+    got[:-1, cat] = (got[:-1, cat] + 0.5) / k
+    np.testing.assert_allclose(got[:-1], want, atol=1e-12)
+    assert np.isnan(got[-1]).all()
+    assert np.isnan(got[-2]).sum() == len(space) - 1

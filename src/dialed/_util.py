@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -13,7 +14,42 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["derive_seed", "environment", "new_seed", "now", "worker_id"]
+__all__ = ["check_name", "clean_text", "derive_seed", "environment", "new_seed", "now",
+           "worker_id"]
+
+#: Characters no name may hold: C0 and C1 controls (NUL, tab, newline ...) and lone surrogates.
+#: PostgreSQL refuses NUL in text, SQLite's driver cannot encode a surrogate, and a study must
+#: move between the two.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def check_name(what: str, name: object, error: type[ValueError] | None = None) -> str:
+    """``name`` if it can name something in every storage; else ``error`` (a ConfigError by
+    default) naming it."""
+    from dialed.errors import ConfigError
+
+    error = ConfigError if error is None else error
+    if not isinstance(name, str) or not name.strip():
+        raise error(f"{what} must be a non-empty string, got {name!r}")
+    bad = _UNPRINTABLE.search(name)
+    if bad is not None:
+        raise error(
+            f"{what} {name!r} holds the unprintable character U+{ord(bad.group()):04X}: "
+            "names are printable text (no control characters or lone surrogates)"
+        )
+    return name
+
+
+def clean_text(text: str) -> str:
+    """Free text (an error, a note) as every storage can hold it: NUL written as ``\\x00``
+    and a lone surrogate as its ``\\udXXX`` escape; any other text unchanged."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def now() -> float:

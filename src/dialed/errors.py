@@ -14,6 +14,7 @@ __all__ = [
     "SpaceError",
     "StorageError",
     "StudyNotFoundError",
+    "TrialAbandoned",
     "TrialStateError",
     "WorkflowError",
 ]
@@ -56,6 +57,12 @@ class NoTrialsError(DialedError, ValueError):
 
 class TrialStateError(StorageError):
     """A trial was asked to change in a way its state does not allow (finish a finished trial)."""
+
+
+class TrialAbandoned(DialedError):
+    """Raised by a trial's ``report`` / ``should_prune`` once recovery has failed the trial
+    while it ran (its worker was presumed dead, then woke up): the objective should stop; the
+    engine stores nothing more of it, warns, and goes on (the retry owns the configuration)."""
 
 
 class ObjectiveError(DialedError):

@@ -9,8 +9,10 @@ The engine measures the cost of every trial (:data:`COST_METRICS`: wall seconds,
 peak memory of the trial's process). A study may name them as metrics like any other
 (``metrics={"val_acc": "maximize", "wall_seconds": "minimize", "peak_memory_mb": "<= 512"}``);
 an objective that does not return one gets the measured value. Which of several objective
-vectors are best is :func:`non_dominated` (the Pareto front), shared by the study, the
-samplers and the analysis.
+vectors are best is :func:`non_dominated` (the Pareto front); :func:`fronts` sorts them front by
+front and :func:`crowding_distance` spreads a front (Deb et al. 2002, NSGA-II). These are the
+one implementation of the idea, shared by the history, the samplers, the study, the analysis and
+the dashboard.
 """
 
 from __future__ import annotations
@@ -23,9 +25,19 @@ from typing import Any, Literal
 
 import numpy as np
 
+from dialed._util import check_name
 from dialed.errors import ConfigError
 
-__all__ = ["COST_METRICS", "Metric", "MetricSet", "Target", "non_dominated", "parse_target"]
+__all__ = [
+    "COST_METRICS",
+    "Metric",
+    "MetricSet",
+    "Target",
+    "crowding_distance",
+    "fronts",
+    "non_dominated",
+    "parse_target",
+]
 
 #: What the engine measures for every trial, under these names (the ``TrialRecord`` fields):
 #: wall-clock seconds and CPU seconds of the objective, and the peak resident memory (MiB) of
@@ -118,8 +130,7 @@ def parse_target(text: str) -> Target:
 
 
 def _parse_one(name: str, spec: Any) -> Metric:
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"metric names must be non-empty strings, got {name!r}")
+    check_name("metric name", name)
     if isinstance(spec, Metric):
         return spec
     if not isinstance(spec, str):
@@ -209,10 +220,8 @@ class MetricSet(Mapping[str, Metric]):
         """
         if isinstance(returned, Mapping):
             raw = dict(returned)
-        elif isinstance(returned, (int, float)) and not isinstance(returned, bool):
-            raw = {self.primary.name: returned}
         elif _is_number(returned):
-            raw = {self.primary.name: float(returned)}
+            raw = {self.primary.name: returned}
         elif isinstance(returned, Sequence) and not isinstance(returned, str):
             objs = self.objectives
             if len(returned) != len(objs):
@@ -228,11 +237,16 @@ class MetricSet(Mapping[str, Metric]):
             )
         out: dict[str, float] = {}
         for name, value in raw.items():
-            if not isinstance(name, str):
-                raise ValueError(f"metric names must be strings, got {name!r}")
+            check_name("metric name", name)  # a ConfigError, which is a ValueError
             if not _is_number(value):
                 raise ValueError(f"metric {name!r} is not a number: {value!r}")
-            v = float(value)
+            try:
+                v = float(value)
+            except OverflowError:
+                raise ValueError(
+                    f"metric {name!r} is an integer too large for a float "
+                    f"({len(str(abs(int(value))))} digits)"
+                ) from None
             if not math.isfinite(v):
                 raise ValueError(f"metric {name!r} is {v} (NaN or infinite values are failures)")
             out[name] = v
@@ -307,6 +321,46 @@ def non_dominated(losses: np.ndarray) -> np.ndarray:
     return mask
 
 
+def fronts(losses: np.ndarray, enough: int | None = None) -> list[np.ndarray]:
+    """Non-dominated sorting: the row indices of front 0, front 1, ... (each ascending).
+
+    Front ``k`` holds the rows that only rows of fronts ``< k`` dominate (Deb et al. 2002,
+    NSGA-II, Sec. III-A). With ``enough``, sorting stops once the fronts found hold at least
+    that many rows. ``losses`` has shape ``(n, m)``, smaller is better, NaN the worst.
+    """
+    remaining = np.arange(len(losses))
+    out: list[np.ndarray] = []
+    held = 0
+    while len(remaining) and (enough is None or held < enough):
+        mask = non_dominated(losses[remaining])
+        out.append(remaining[mask])
+        held += int(mask.sum())
+        remaining = remaining[~mask]
+    return out
+
+
+def crowding_distance(losses: np.ndarray) -> np.ndarray:
+    """Crowding distance of each row of one front, shape ``(n,)``; the extremes are inf.
+
+    Deb et al. 2002, NSGA-II, Sec. III-B: per objective, the rows sorted by it; an inner row
+    adds the gap between its neighbours divided by the objective's range on the front. An
+    objective with no range adds nothing; with two rows or fewer every row is an extreme.
+    """
+    n, m = losses.shape
+    dist = np.zeros(n)
+    if n <= 2:
+        dist[:] = np.inf
+        return dist
+    for k in range(m):
+        order = np.argsort(losses[:, k], kind="stable")
+        v = losses[order, k]
+        span = v[-1] - v[0]
+        dist[order[0]] = dist[order[-1]] = np.inf
+        if np.isfinite(span) and span > 0:
+            dist[order[1:-1]] += (v[2:] - v[:-2]) / span
+    return dist
+
+
 def _dominated_by(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whether some row of ``a`` dominates each row of ``b``, shape ``(len(b),)``."""
     if len(a) == 0:
@@ -321,6 +375,8 @@ def _is_number(value: Any) -> bool:
         return False
     try:
         float(value)
+    except OverflowError:  # an int too large for a float is a number: values_from says so
+        return not isinstance(value, (str, bytes))
     except (TypeError, ValueError):
         return False
     return not isinstance(value, (str, bytes))

@@ -10,6 +10,7 @@ categoricals; for a continuous float up to floating-point rounding (the last bit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from dialed._util import check_name
 from dialed.errors import SpaceError
 
 __all__ = [
@@ -446,8 +448,7 @@ class Space(Mapping[str, Distribution]):
     # -- building --------------------------------------------------------------------------
     def add(self, name: str, spec: Any) -> Distribution:
         """Add a parameter, or check that it matches the one already there."""
-        if not isinstance(name, str) or not name:
-            raise SpaceError(f"parameter names must be non-empty strings, got {name!r}")
+        check_name("parameter name", name, SpaceError)
         dist = distribution_from_dict(name, spec)
         if dist.name != name:
             dist = _renamed(dist, name)
@@ -524,6 +525,28 @@ class Space(Mapping[str, Distribution]):
                 x[i] = dist.to_unit(params[name])
         return x
 
+    def coordinates(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Many configurations as model coordinates, shape ``(len(configs), d)``.
+
+        A float or an int is its point of the unit cube (:meth:`encode`'s; a discrete value the
+        exact centre of its slice, a value outside the range clipped to it); a categorical is the
+        index of its choice. NaN where a configuration lacks the parameter (or holds a value that
+        is not a number, or not one of the choices). Samplers model trials in these coordinates;
+        the engine's history computes them once per trial (:class:`dialed.history.History`).
+        """
+        out = np.full((len(configs), len(self._params)), np.nan)
+        for j, (name, dist) in enumerate(self._params.items()):
+            try:  # the common case: every configuration has the parameter
+                kept = [c[name] for c in configs]
+                present: Any = slice(None)
+            except KeyError:
+                values = [c.get(name, _MISSING) for c in configs]
+                present = np.array([v is not _MISSING for v in values], dtype=bool)
+                kept = [v for v in values if v is not _MISSING]
+            if kept:
+                out[present, j] = _coordinates(dist, kept)
+        return out
+
     def decode(self, x: np.ndarray) -> dict[str, Any]:
         """A point of the unit cube (shape ``(d,)``) as a configuration; NaN entries left out."""
         x = np.asarray(x, dtype=float)
@@ -571,6 +594,68 @@ class Space(Mapping[str, Distribution]):
         except yaml.YAMLError as exc:
             raise SpaceError(f"the space is not valid YAML: {exc}".splitlines()[0]) from None
         return cls.from_dict(data or {})
+
+
+_MISSING = object()
+
+
+def _coordinates(dist: Distribution, values: list[Any]) -> np.ndarray:
+    """:meth:`Space.coordinates` of one parameter's values, shape ``(len(values),)``."""
+    if isinstance(dist, CategoricalDistribution):
+        return _choice_indices(dist, values)
+    v = _as_floats(values)
+    if dist.single:
+        return np.where(np.isnan(v), np.nan, 0.5)
+    if isinstance(dist, IntDistribution) or dist.step is not None:
+        if isinstance(dist, IntDistribution) and dist.log:
+            lo, hi = math.log(dist.low - 0.5), math.log(dist.high + 0.5)
+            r = _clip(np.round(v), dist.low, dist.high)
+            return _clip((np.log(r) - lo) / (hi - lo), 0.0, 1.0)
+        step = float(dist.step if dist.step is not None else 1)
+        size = (round((dist.high - dist.low) / step) if isinstance(dist, FloatDistribution)
+                else (dist.high - dist.low) // int(step)) + 1
+        i = _clip(np.round((v - dist.low) / step), 0, size - 1)
+        out: np.ndarray = (i + 0.5) / size
+        return out
+    if dist.log:
+        lo, hi = math.log(dist.low), math.log(dist.high)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _clip((np.log(v) - lo) / (hi - lo), 0.0, 1.0)
+    return _clip((v - dist.low) / (dist.high - dist.low), 0.0, 1.0)
+
+
+def _as_floats(values: list[Any]) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        out = np.full(len(values), np.nan)
+        for i, v in enumerate(values):
+            with contextlib.suppress(TypeError, ValueError, OverflowError):
+                out[i] = float(v)
+        return out
+
+
+def _choice_indices(dist: CategoricalDistribution, values: list[Any]) -> np.ndarray:
+    lookup: dict[tuple[type, Any], int] = {}
+    for i, c in enumerate(dist.choices):
+        with contextlib.suppress(TypeError):  # a list or a dict: found through dist.index
+            lookup.setdefault((type(c), c), i)
+    out = np.empty(len(values))
+    for i, v in enumerate(values):
+        try:
+            out[i] = lookup[(type(v), v)]
+        except (KeyError, TypeError):
+            try:
+                out[i] = dist.index(v)
+            except (SpaceError, TypeError, ValueError):
+                out[i] = np.nan
+    return out
+
+
+def _clip(x: Any, low: Any, high: Any) -> np.ndarray:
+    """``np.clip`` without its per-call overhead (NaN stays NaN)."""
+    out: np.ndarray = np.minimum(np.maximum(x, low), high)
+    return out
 
 
 def _renamed(dist: Distribution, name: str) -> Distribution:

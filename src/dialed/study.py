@@ -14,12 +14,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dialed._util import new_seed, now
 from dialed.errors import ConfigError, NoTrialsError, StorageError, StudyNotFoundError
 from dialed.execution import (
-    HistoryCache,
     Settings,
     StudyContext,
     TrialRunner,
@@ -29,7 +26,8 @@ from dialed.execution import (
     optimize,
     start_trial,
 )
-from dialed.metrics import MetricSet, non_dominated
+from dialed.history import History, HistoryLog
+from dialed.metrics import MetricSet
 from dialed.pruners import Pruner, Resource, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
@@ -60,7 +58,7 @@ class Study:
 
     def __init__(self, ctx: StudyContext) -> None:
         self._ctx = ctx
-        self._cache = HistoryCache(ctx.storage, ctx.study_id, ctx.metrics)
+        self._log = HistoryLog(ctx.storage, ctx.study_id, ctx.metrics)
         self._asked: dict[int, TrialRunner] = {}
 
     # -- identity --------------------------------------------------------------------------
@@ -110,6 +108,11 @@ class Study:
     def space(self) -> Space:
         """Every parameter suggested (or declared) in this study so far."""
         return Space(self.storage.get_space(self.study_id))
+
+    def history(self) -> History:
+        """The study's history as its samplers see it now: every finished trial and the running
+        ones, by number, with the arrays derived from them (read incrementally)."""
+        return self._log.refresh()
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -161,14 +164,15 @@ class Study:
         )
 
     def ask(self, fixed_params: Mapping[str, Any] | None = None) -> Trial:
-        """Start a trial by hand (an enqueued one first); finish it with :meth:`tell`."""
-        for earlier in self._asked.values():
-            # trials asked before and not told yet: store what they were given, so that the
-            # sampler sees them as running points (constant liar / kriging believer)
-            earlier.flush()
+        """Start a trial by hand (an enqueued one first); finish it with :meth:`tell`.
+
+        Each value the trial suggests is stored at once, so the sampler sees the trials asked
+        and not yet told as running points (constant liar, kriging believer), and any handle
+        on the study, in any process, may tell it.
+        """
         if fixed_params is None:
-            enqueue_sampler_queue(self._ctx, self._cache)
-        runner = start_trial(self._ctx, self._cache, fixed=fixed_params)
+            enqueue_sampler_queue(self._ctx, self._log)
+        runner = start_trial(self._ctx, self._log, fixed=fixed_params, buffered=False)
         self._asked[runner.record.trial_id] = runner
         return runner.make_trial()
 
@@ -183,7 +187,7 @@ class Study:
         """Finish a running trial with the objective's result, or as pruned / failed."""
         record = self._running_record(trial)
         runner = self._asked.pop(record.trial_id, None) or TrialRunner(
-            self._ctx, self._cache, record
+            self._ctx, self._log, record
         )
         target = TrialState(state) if state is not None else None
         if target is None:
@@ -246,15 +250,12 @@ class Study:
                 "use best_trials (the Pareto front) instead of best_trial"
             )
         primary = self.metrics.primary
-        if not self.metrics.constraints:
+        best: TrialRecord | None
+        if not self.metrics.constraints:  # a walk down an index of the storage
             best = self.storage.best_trial(self.study_id, primary.name, str(primary.direction))
         else:
-            feasible = [
-                t for t in self.get_trials([TrialState.COMPLETE])
-                if primary.name in t.metrics and self.metrics.feasible(t.metrics)
-            ]
-            best = min(feasible, key=lambda t: (primary.loss(t.metrics[primary.name]), t.number),
-                       default=None)
+            front = self.history().front  # one objective: the best feasible (ties: all)
+            best = front[0] if front else None
         if best is None:
             raise NoTrialsError(f"study {self.name!r} has no complete trial yet")
         return best
@@ -262,15 +263,7 @@ class Study:
     @property
     def best_trials(self) -> list[TrialRecord]:
         """The complete, feasible trials no other such trial dominates (all objectives)."""
-        objs = self.metrics.objectives
-        cands = [
-            t for t in self.get_trials([TrialState.COMPLETE])
-            if all(m.name in t.metrics for m in objs) and self.metrics.feasible(t.metrics)
-        ]
-        losses = np.array([[m.loss(t.metrics[m.name]) for m in objs] for t in cands],
-                          dtype=float).reshape(len(cands), len(objs))
-        keep = non_dominated(losses)
-        return [t for t, k in zip(cands, keep, strict=True) if k]
+        return list(self.history().front)
 
     @property
     def best_params(self) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers import History
 from dialed.space import Space
 from dialed.trial import TrialRecord, TrialState
 

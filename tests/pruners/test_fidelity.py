@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners import fidelity_history
-from dialed.samplers import History
 from dialed.trial import TrialState
 
 from ._helpers import SPACE, history, record, running
@@ -69,4 +69,4 @@ def test_a_sampler_can_fit_on_the_view() -> None:
     view = fidelity_history(_study(), LEVELS)
     losses = view.losses()
     assert losses.shape == (6, 1)
-    assert view.encode().shape == (6, 2)
+    assert view.points(rows=view.complete_rows).shape == (6, 2)

@@ -10,8 +10,9 @@ import pytest
 
 import dialed
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.pruners import HyperbandPruner, Resource
-from dialed.samplers import History, RandomSampler
+from dialed.samplers import RandomSampler
 from dialed.space import Space
 from dialed.trial import TrialState
 

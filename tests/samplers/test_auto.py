@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers import GPSampler, History, TPESampler
+from dialed.samplers import GPSampler, TPESampler
 from dialed.samplers._auto import RULES, AutoSampler, choose, facts
 from dialed.space import Space
 from dialed.testing.samplers import MakeSampler, SamplerSuite, messy_history, random_history

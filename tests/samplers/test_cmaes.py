@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from dialed.errors import ConfigError
+from dialed.history import History, Memo
 from dialed.metrics import MetricSet
-from dialed.samplers import History, RandomSampler, Sampler, SobolSampler
-from dialed.samplers._cmaes import CMAESSampler, _Entry, _scores
+from dialed.samplers import RandomSampler, Sampler, SobolSampler
+from dialed.samplers._cmaes import CMAESSampler, _Entry, _Run, _scores
 from dialed.space import Space
 from dialed.testing.samplers import MakeSampler, SamplerSuite, mixed_space
 from dialed.trial import TrialRecord, TrialState
@@ -96,12 +97,15 @@ def test_integer_and_stepped_parameters_stay_valid_and_improve() -> None:
     assert min(values) < 3.0
 
 
-def _history_with_everything(space: Space, sampler: Sampler, n: int) -> list[TrialRecord]:
+def _history_with_everything(space: Space, sampler: Sampler, n: int,
+                             memo: Memo | None = None) -> list[TrialRecord]:
     """A sequential run in which every 7th trial fails and every 5th is pruned."""
     trials: list[TrialRecord] = []
     metrics = MetricSet()
+    memo = Memo() if memo is None else memo
     for number in range(n):
-        params = sampler.suggest(History(space, metrics, tuple(trials)), space, number)
+        params = sampler.suggest(History(space, metrics, tuple(trials), memo=memo), space,
+                                 number)
         if number % 7 == 3:
             trials.append(_record(number, params, TrialState.FAILED))
         elif number % 5 == 4:
@@ -113,16 +117,16 @@ def _history_with_everything(space: Space, sampler: Sampler, n: int) -> list[Tri
 
 def test_incremental_cache_gives_the_suggestions_of_a_fresh_replay() -> None:
     space = _mixed_integer_space()
-    sampler = CMAESSampler(seed=4, popsize=6)
-    trials = _history_with_everything(space, sampler, 90)
+    sampler, memo = CMAESSampler(seed=4, popsize=6), Memo()
+    trials = _history_with_everything(space, sampler, 90, memo)
     metrics = MetricSet()
     for number in range(0, 90, 3):
         history = History(space, metrics, tuple(trials[:number]))
         fresh = CMAESSampler(seed=4, popsize=6).suggest(history, space, number)
         assert fresh == trials[number].params, number
-    # the replay really did tell generations (and kept the strategy's own draws)
-    run = sampler._run
-    assert run is not None and len(run.consumed) > 60
+    # the replay really did tell generations (and kept the strategy's own draws), in the memo
+    runs = [v for v in memo._data.values() if isinstance(v, _Run)]
+    assert runs and max(len(run.consumed) for run in runs) > 60
 
 
 def test_cache_is_not_reused_for_another_history() -> None:
@@ -214,17 +218,25 @@ def test_generation_scores() -> None:
     assert order == [0, 3, 4, 2, 1]
 
 
+def _kept_run(history: History) -> _Run:
+    """The strategy the sampler replayed for ``history``, kept in its memo."""
+    runs = [v for v in history.memo._data.values() if isinstance(v, _Run)]
+    assert len(runs) == 1
+    return runs[0]
+
+
 def test_ipop_restarts_double_the_population() -> None:
     space = _floats(2)
     flat = _run(CMAESSampler(seed=0, popsize=4), space, lambda p: 1.0, 200)
     history = History(space, MetricSet(), tuple(flat))
     ipop = CMAESSampler(seed=0, popsize=4)
     ipop.suggest(history, space, 200)
+    none_history = History(space, MetricSet(), tuple(flat))
     none = CMAESSampler(seed=0, popsize=4, restarts="none")
-    none.suggest(history, space, 200)
-    assert ipop._run is not None and none._run is not None
-    assert ipop._run.restarts >= 1 and none._run.restarts == 0
-    assert ipop._run.optimizer.population_size == 4 * 2 ** ipop._run.restarts
+    none.suggest(none_history, space, 200)
+    ipop_run, none_run = _kept_run(history), _kept_run(none_history)
+    assert ipop_run.restarts >= 1 and none_run.restarts == 0
+    assert ipop_run.optimizer.population_size == 4 * 2 ** ipop_run.restarts
 
 
 def test_startup_trials_are_sobol_points_and_seed_the_mean() -> None:
@@ -238,8 +250,7 @@ def test_startup_trials_are_sobol_points_and_seed_the_mean() -> None:
     sampler = CMAESSampler(seed=9, n_startup=6)
     history = History(space, MetricSet(), tuple(trials[:6]))
     sampler.suggest(history, space, 6)
-    assert sampler._run is not None
-    mean = sampler._run.optimizer.mean
+    mean = _kept_run(history).optimizer.mean
     assert np.allclose(mean, space.encode(best.params))
 
 
@@ -254,8 +265,8 @@ def test_conditional_and_categorical_parameters_are_drawn_independently() -> Non
     proposal = sampler.suggest(history, space, 12)
     space.validate(proposal)
     assert set(proposal) == set(space)
-    assert sampler._run is not None and "momentum" not in sampler._run.key[1].names
-    assert "activation" not in sampler._run.key[1].names
+    layout = _kept_run(history).key[2]
+    assert "momentum" not in layout.names and "activation" not in layout.names
 
 
 def test_options_are_described_and_rebuild_the_sampler() -> None:

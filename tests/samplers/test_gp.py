@@ -8,8 +8,9 @@ import pytest
 from scipy import stats
 
 from dialed.errors import ConfigError
+from dialed.history import History, Memo
 from dialed.metrics import MetricSet
-from dialed.samplers import History, RandomSampler
+from dialed.samplers import RandomSampler
 from dialed.samplers import make_sampler as make_sampler_by_name
 from dialed.samplers._gp import GPSampler, _Layout
 from dialed.samplers._gp_acq import Acquisition, log_h
@@ -213,7 +214,8 @@ def test_integer_step_and_categorical_values_are_exact() -> None:
     # snapping gives points that read back to themselves
     layout = _Layout(space)
     snapped = layout.snap(rng.random((50, layout.size)) * [1, 1, 1, 1, 2.9, 1])
-    again = layout.encode([_record(0, layout.decode(row), 0.0) for row in snapped])
+    records = tuple(_record(i, layout.decode(row), 0.0) for i, row in enumerate(snapped))
+    again = layout.points(History(space, MetricSet(), records), np.arange(len(records)))
     np.testing.assert_allclose(again, snapped, atol=1e-12)
 
 
@@ -231,13 +233,14 @@ def test_never_repeats_a_configuration_when_another_exists() -> None:
 
 def test_hyperparameters_do_not_depend_on_the_instance_history() -> None:
     _, trials = _run(GPSampler(seed=0, n_candidates=128, n_starts=3), 21)
-    warm = GPSampler(seed=4, n_candidates=128, n_starts=3)
-    for n in range(9, 21):  # a study in progress: each fit warm-starts from the cache
-        warm.suggest(History(_BRANIN, MetricSet(), tuple(trials[:n])), _BRANIN, n)
-    history = History(_BRANIN, MetricSet(), tuple(trials))
+    warm, kept = GPSampler(seed=4, n_candidates=128, n_starts=3), Memo()
+    for n in range(9, 21):  # a study in progress: each fit warm-starts from the memo
+        warm.suggest(History(_BRANIN, MetricSet(), tuple(trials[:n]), memo=kept), _BRANIN, n)
+    history = History(_BRANIN, MetricSet(), tuple(trials), memo=kept)
+    alone = History(_BRANIN, MetricSet(), tuple(trials))
     fresh = GPSampler(seed=4, n_candidates=128, n_starts=3)
-    assert warm.suggest(history, _BRANIN, 21) == fresh.suggest(history, _BRANIN, 21)
-    assert len(warm._fits) > len(fresh._fits) > 1
+    assert warm.suggest(history, _BRANIN, 21) == fresh.suggest(alone, _BRANIN, 21)
+    assert len(kept) > len(alone.memo) > 1
 
 
 def test_constraints_steer_towards_the_feasible_region() -> None:

@@ -6,8 +6,9 @@ from typing import Any, ClassVar
 import pytest
 
 from dialed.errors import SearchExhausted, SpaceError
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers import GridSampler, History
+from dialed.samplers import GridSampler
 from dialed.space import FloatDistribution, Space
 from dialed.testing.samplers import MakeSampler, SamplerSuite, random_history
 

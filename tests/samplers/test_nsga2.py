@@ -10,8 +10,9 @@ import pytest
 import dialed
 from dialed.analysis import hypervolume
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers import History, NSGAIISampler, RandomSampler, Sampler, TPESampler
+from dialed.samplers import NSGAIISampler, RandomSampler, Sampler, TPESampler
 from dialed.samplers._nsga2 import _mutate, _sbx, _survivors, crowding_distance
 from dialed.space import Space
 from dialed.testing.samplers import MakeSampler, SamplerSuite, propose

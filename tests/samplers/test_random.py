@@ -3,8 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers import History, RandomSampler
+from dialed.samplers import RandomSampler
 from dialed.space import FloatDistribution, Space
 from dialed.testing.samplers import MakeSampler, SamplerSuite, mixed_space
 

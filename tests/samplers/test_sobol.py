@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy.stats import qmc
 
+from dialed.history import History, Memo
 from dialed.metrics import MetricSet
-from dialed.samplers import History, RandomSampler, SobolSampler
+from dialed.samplers import RandomSampler, SobolSampler
 from dialed.space import FloatDistribution, Space
 from dialed.testing.samplers import MakeSampler, SamplerSuite, mixed_space
 
@@ -68,14 +69,16 @@ def test_same_point_in_any_order_and_instance() -> None:
     assert clone.suggest(history, space, 17) == want[17]
 
 
-def test_one_engine_per_dimension() -> None:
+def test_one_engine_per_dimension_kept_in_the_history_memo() -> None:
     big, small = mixed_space(), mixed_space().subset(["lr", "layers"])
+    memo = Memo()
     sampler = SobolSampler(seed=2)
-    a = sampler.suggest(History(big, MetricSet()), big, 3)
-    b = sampler.suggest(History(small, MetricSet()), small, 4)
-    assert sampler.suggest(History(big, MetricSet()), big, 3) == a
-    assert sampler.suggest(History(small, MetricSet()), small, 4) == b
-    assert len(sampler._engines) == 2
+    a = sampler.suggest(History(big, MetricSet(), memo=memo), big, 3)
+    b = sampler.suggest(History(small, MetricSet(), memo=memo), small, 4)
+    assert sampler.suggest(History(big, MetricSet(), memo=memo), big, 3) == a
+    assert sampler.suggest(History(small, MetricSet(), memo=memo), small, 4) == b
+    assert len(memo) == 2
+    assert not vars(sampler).keys() - {"_seed", "_scramble"}  # the sampler keeps no state
 
 
 def test_in_order_does_not_regenerate_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,7 +86,7 @@ def test_in_order_does_not_regenerate_the_prefix(monkeypatch: pytest.MonkeyPatch
     history = History(space, MetricSet())
     sampler = SobolSampler(seed=4)
     sampler.suggest(history, space, 0)
-    engine = next(iter(sampler._engines.values()))
+    engine = history.memo.get(("sobol", 4, 2, True))
     resets: list[int] = []
     original = engine.reset
 

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers import History, RandomSampler, Sampler
+from dialed.samplers import RandomSampler, Sampler
 from dialed.samplers._tpe import TPESampler, _Observations
-from dialed.samplers._tpe_parzen import Dim, encode, repeats
+from dialed.samplers._tpe_parzen import repeats
 from dialed.space import Space
-from dialed.testing.samplers import MakeSampler, SamplerSuite, mixed_space, propose
+from dialed.testing.samplers import MakeSampler, SamplerSuite, propose
 from dialed.trial import TrialRecord, TrialState
 
 
@@ -115,8 +116,7 @@ def test_groups_are_the_parameters_that_occur_together() -> None:
     history = _conditional_history()
     sampler = TPESampler(seed=0)
     names = list(_BRANCHES)
-    dists = [_BRANCHES[n] for n in names]
-    x_all = encode(history.trials, names, dists, [Dim.of(d) for d in dists])
+    x_all = history.points()
     obs = _Observations.of(history, True)
     groups = {tuple(names[c] for c in cols) for cols in sampler._groups(obs, x_all[obs.rows])}
     assert groups == {("branch",), ("a1", "a2"), ("b1",)}
@@ -289,22 +289,6 @@ def test_repeats_by_lookup_agree_with_repeats_by_comparison() -> None:
 
 
 # -- the unit cube -----------------------------------------------------------------------------
-def test_encoding_agrees_with_the_space() -> None:
-    space = mixed_space()
-    rng = np.random.default_rng(0)
-    trials = [_record(n, space.decode(rng.random(len(space))), 1.0) for n in range(50)]
-    trials.append(_record(50, {"lr": 0.01}, 1.0))  # a conditional trial
-    names = list(space)
-    dists = [space[n] for n in names]
-    dims = [Dim.of(d) for d in dists]
-    got = encode(trials, names, dists, dims)
-    want = np.array([space.encode(t.params) for t in trials])
-    cat = names.index("activation")
-    k = len(space["activation"].choices)  # type: ignore[union-attr]
-    got[:, cat] = (got[:, cat] + 0.5) / k  # categoricals are indices, not points
-    np.testing.assert_allclose(got, want, atol=1e-12)
-
-
 def test_discrete_values_stay_on_their_grid() -> None:
     space = Space({
         "units": {"type": "int", "low": 2, "high": 4096, "log": True},

@@ -15,7 +15,8 @@ import pytest
 
 import dialed
 from dialed.errors import ConfigError, WorkflowError
-from dialed.samplers import History, RandomSampler, Sampler
+from dialed.history import History
+from dialed.samplers import RandomSampler, Sampler
 from dialed.space import Space
 from dialed.workflow import StageSampler, Workflow
 

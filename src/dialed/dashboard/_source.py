@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from dialed.errors import StorageError
-from dialed.storage import Storage, StudyRecord, StudySummary, open_storage, redact_url
+from dialed.storage import Storage, StudyRecord, StudySummary, TrialsSince, open_storage, redact_url
 from dialed.trial import TrialRecord, TrialState
 
 __all__ = ["LiveTrials", "ReadOnlyStorage", "open_read_only"]
@@ -81,6 +81,9 @@ class ReadOnlyStorage(Storage):
         min_trial_id: int | None = None,
     ) -> list[TrialRecord]:
         return self._storage.get_trials(study_id, states=states, min_trial_id=min_trial_id)
+
+    def trials_since(self, study_id: int, trial_id: int | None) -> TrialsSince:
+        return self._storage.trials_since(study_id, trial_id)
 
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
         return self._storage.count_trials(study_id, states)

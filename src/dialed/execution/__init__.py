@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dialed.execution._context import Settings, StudyContext
-from dialed.execution._history import HistoryCache
 from dialed.execution._loop import Budget, finish, run_loop, run_one
 from dialed.execution._optimize import optimize
 from dialed.execution._recovery import fail_stale_trials
@@ -11,7 +10,6 @@ from dialed.execution._runner import TrialRunner, enqueue_sampler_queue, start_t
 
 __all__ = [
     "Budget",
-    "HistoryCache",
     "Settings",
     "StudyContext",
     "TrialRunner",

@@ -1,13 +1,18 @@
 """The optimisation loop of one worker: start a trial, run the objective, store the outcome.
 
-Outcomes, each stored in one transaction by ``finish``:
+Every outcome ends the trial in one transaction (``finish``) before anything propagates, so no
+trial is left running by the objective, whatever it does:
 
 * the objective returns numbers: COMPLETE with its metrics (NaN / infinite / missing
-  objective: FAILED with the reason);
+  objective, or a value that is no float at all: FAILED with the reason);
 * it raises :class:`~dialed.errors.Pruned`: PRUNED, its reported curve kept;
-* it raises anything else: FAILED with the error text; the exception propagates unless its
-  type is in ``catch``;
-* the user interrupts (Ctrl-C): FAILED as interrupted, then ``KeyboardInterrupt`` propagates.
+* it raises anything else, ``SystemExit`` included: FAILED with a one-line reason and the
+  traceback; the exception propagates unless it is an ``Exception`` whose type is in ``catch``;
+* the user interrupts (Ctrl-C): FAILED as interrupted, then ``KeyboardInterrupt`` propagates;
+* recovery failed the trial while it ran (its worker was presumed dead, then woke up): the
+  objective is stopped at its next report (:class:`TrialAbandoned`), nothing of its late result
+  is stored, a warning names the trial, and the loop goes on with the next trial (the retry
+  owns the configuration).
 """
 
 from __future__ import annotations
@@ -24,15 +29,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialed._util import now
-from dialed.errors import Pruned, SearchExhausted, TrialStateError
+from dialed.errors import Pruned, SearchExhausted, TrialAbandoned, TrialStateError
 from dialed.execution._context import StudyContext
 from dialed.execution._heartbeat import FIRST_FLUSH_S, heartbeats
-from dialed.execution._history import HistoryCache
 from dialed.execution._recovery import fail_stale_trials
 from dialed.execution._runner import TrialRunner, enqueue_sampler_queue, start_trial
+from dialed.history import HistoryLog
 from dialed.trial import Trial, TrialRecord, TrialState
 
-__all__ = ["Budget", "Objective", "finish", "run_loop", "run_one"]
+__all__ = ["Budget", "Objective", "describe", "finish", "run_loop", "run_one"]
 
 Objective = Callable[[Trial], Any]
 Callback = Callable[[TrialRecord], None]
@@ -69,9 +74,10 @@ def finish(
     params, attrs = runner.take_pending()
     attrs.update(system_attrs or {})
     costs = costs or {}
+    storage, trial_id = runner.ctx.storage, runner.record.trial_id
     try:
-        return runner.ctx.storage.finish_trial(
-            runner.record.trial_id,
+        return storage.finish_trial(
+            trial_id,
             state,
             metrics=metrics,
             params=params,
@@ -82,14 +88,33 @@ def finish(
             system_attrs=attrs or None,
         )
     except TrialStateError:
-        # Recovery failed this trial while it ran (its heartbeats did not arrive in time):
-        # the stored outcome stands, and a retry may already be queued.
-        stored = runner.ctx.storage.get_trial(runner.record.trial_id)
+        return _abandoned(runner)
+    except Exception as exc:
+        # The outcome itself cannot be stored (a metric name or a value no storage holds):
+        # the trial still ends, failed, with the reason.
+        try:
+            return storage.finish_trial(
+                trial_id, TrialState.FAILED,
+                error=f"the outcome could not be stored: {describe(exc)}",
+                wall_seconds=costs.get("wall_seconds"), cpu_seconds=costs.get("cpu_seconds"),
+                peak_memory_mb=costs.get("peak_memory_mb"),
+            )
+        except TrialStateError:
+            return _abandoned(runner)
+
+
+def _abandoned(runner: TrialRunner) -> TrialRecord:
+    """Recovery failed this trial while it ran (its heartbeats did not arrive in time): the
+    stored outcome stands, a retry may already be queued; warn, and store nothing more."""
+    stored = runner.ctx.storage.get_trial(runner.record.trial_id)
+    if not runner.warned:
+        runner.warned = True
         warnings.warn(
             f"trial {stored.number} was marked {stored.state.value} by recovery while it ran "
-            f"({stored.error}); its result was not stored", stacklevel=2,
+            f"({(stored.error or '').splitlines()[0] if stored.error else 'no reason'}); "
+            "its result was not stored", stacklevel=3,
         )
-        return stored
+    return stored
 
 
 @contextlib.contextmanager
@@ -124,27 +149,45 @@ def _measure() -> Iterator[dict[str, float]]:
                                                    else 1024)
 
 
+def describe(exc: BaseException) -> str:
+    """``Type: message`` on one line, even when the exception's ``__str__`` itself raises."""
+    try:
+        text = str(exc)
+    except BaseException as inner:  # a broken __str__ must not leave the trial running
+        text = f"<its message could not be read: {type(inner).__name__}>"
+    first = text.splitlines()[0] if text.strip() else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 def _error_text(exc: BaseException) -> str:
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    head = f"{type(exc).__name__}: {exc}"
+    """The one-line reason, then the last lines of the traceback."""
+    head = describe(exc)
+    try:
+        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    except BaseException:
+        return head
     return head + "\n" + "".join(lines[-12:]) if len(lines) > 1 else head
 
 
 def run_one(
     ctx: StudyContext,
-    cache: HistoryCache,
+    cache: HistoryLog,
     objective: Objective,
     *,
     catch: tuple[type[BaseException], ...] = (),
 ) -> TrialRecord:
-    """Run one trial to its end and store the outcome."""
+    """Run one trial to its end and store the outcome (see the module's docstring)."""
     runner = start_trial(ctx, cache, heartbeat=True)
     trial = runner.make_trial()
+    costs: dict[str, float] = {}
     try:
         with _heartbeat(runner, ctx.settings.heartbeat_interval), _measure() as costs:
             returned = objective(trial)
+    except TrialAbandoned:
+        return _abandoned(runner)
     except Pruned as exc:
-        reason = str(exc) or runner.prune_reason or "pruned by the objective"
+        reason = describe(exc).partition(": ")[2] or runner.prune_reason \
+            or "pruned by the objective"
         return finish(runner, TrialState.PRUNED, costs=costs, system_attrs={
             "pruned_at": max(runner.intermediate) if runner.intermediate else None,
             "prune_reason": reason,
@@ -157,15 +200,18 @@ def run_one(
         finish(runner, TrialState.FAILED, error="the sampler has nothing left to propose",
                costs=costs)
         raise
-    except Exception as exc:
-        finish(runner, TrialState.FAILED, error=_error_text(exc), costs=costs)
-        if isinstance(exc, catch):
-            return runner.ctx.storage.get_trial(runner.record.trial_id)
+    except BaseException as exc:  # SystemExit and any other BaseException end it failed too
+        record = finish(runner, TrialState.FAILED, error=_error_text(exc), costs=costs)
+        if isinstance(exc, Exception) and isinstance(exc, catch):
+            return record
         raise
+    if runner.abandoned:  # the objective returned after recovery took the trial over
+        return _abandoned(runner)
     try:  # a cost the study names as a metric and the objective did not return: the measure
         metrics = ctx.metrics.values_from(returned, costs=costs)
-    except ValueError as exc:
-        return finish(runner, TrialState.FAILED, error=f"invalid result: {exc}", costs=costs)
+    except Exception as exc:  # ValueError; or whatever a returned object's __float__ raises
+        reason = str(exc) if isinstance(exc, ValueError) else describe(exc)
+        return finish(runner, TrialState.FAILED, error=f"invalid result: {reason}", costs=costs)
     return finish(runner, TrialState.COMPLETE, metrics=metrics, costs=costs)
 
 
@@ -180,7 +226,7 @@ def run_loop(
     sweep_every: float = 30.0,
 ) -> int:
     """Run trials until the budget is spent or the sampler is exhausted; returns trials run."""
-    cache = HistoryCache(ctx.storage, ctx.study_id, ctx.metrics)
+    cache = HistoryLog(ctx.storage, ctx.study_id, ctx.metrics)
     enqueue_sampler_queue(ctx, cache)
     done = 0
     last_sweep = now()

@@ -4,13 +4,19 @@ Processes, not threads, run real objectives in parallel (the GIL serialises Pyth
 training). Each process reopens the storage from its URL and runs the ordinary loop; the trial
 budget and the deadline are shared through a lock-guarded counter; the storage hands every
 enqueued configuration to exactly one of them. A worker killed by a signal is replaced while
-budget remains, and its trial is failed at once (its process is gone).
+budget remains, and its trial is failed at once (its process is gone). A worker dies with its
+parent: Linux kills it when the parent dies (``PR_SET_PDEATHSIG``), elsewhere a thread of the
+worker watches for the parent to go; its running trial is then failed by the next sweep.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import os
 import pickle
+import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +52,33 @@ class _SharedBudget(Budget):
             return True
 
 
+def _die_with_parent(parent: int) -> None:
+    """End this worker process when the process ``parent`` ends (even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    else:
+        armed = False
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), name="dialed-parent-watch",
+                         daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
 def _worker(
     ctx: StudyContext,
     objective: Objective,
@@ -53,7 +86,9 @@ def _worker(
     catch: tuple[type[BaseException], ...],
     callbacks: Sequence[Callback],
     errors: Any,
+    parent: int,
 ) -> None:
+    _die_with_parent(parent)
     storage = open_storage(ctx.storage.url)
     local = replace(ctx, storage=storage)
     try:
@@ -93,8 +128,8 @@ def run_processes(
     budget = _SharedBudget(counter, stop, n_trials, deadline)
 
     def spawn() -> Any:
-        p = mpc.Process(target=_worker, args=(ctx, objective, budget, catch, callbacks, errors),
-                        daemon=False)
+        p = mpc.Process(target=_worker, args=(ctx, objective, budget, catch, callbacks, errors,
+                                              os.getpid()), daemon=False)
         p.start()
         return p
 

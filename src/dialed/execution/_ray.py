@@ -32,10 +32,10 @@ from typing import Any
 
 from dialed.errors import ConfigError, DialedError, SearchExhausted
 from dialed.execution._context import StudyContext
-from dialed.execution._history import HistoryCache
 from dialed.execution._loop import Callback, Objective, run_one
 from dialed.execution._recovery import fail_stale_trials
 from dialed.execution._runner import enqueue_sampler_queue
+from dialed.history import HistoryLog
 from dialed.storage import Storage, open_storage
 from dialed.trial import TrialRecord
 
@@ -167,12 +167,12 @@ def _connect(ray: Any, address: str | None) -> bool:
 # -- inside a Ray worker process ----------------------------------------------------------------
 #: Per Ray worker process: the runs it has served, newest last (the study's context with its
 #: sampler and pruner, and the history cache), so consecutive tasks reuse both.
-_RUNS: OrderedDict[str, tuple[StudyContext, HistoryCache]] = OrderedDict()
+_RUNS: OrderedDict[str, tuple[StudyContext, HistoryLog]] = OrderedDict()
 _STORAGES: dict[str, Storage] = {}
 _KEEP_RUNS = 4
 
 
-def _run_for(token: str, url: str, fields: Mapping[str, Any]) -> tuple[StudyContext, HistoryCache]:
+def _run_for(token: str, url: str, fields: Mapping[str, Any]) -> tuple[StudyContext, HistoryLog]:
     found = _RUNS.get(token)
     if found is not None:
         _RUNS.move_to_end(token)
@@ -181,7 +181,7 @@ def _run_for(token: str, url: str, fields: Mapping[str, Any]) -> tuple[StudyCont
     if storage is None:
         storage = _STORAGES[url] = open_storage(url)
     ctx = StudyContext(storage=storage, **fields)
-    run = (ctx, HistoryCache(storage, ctx.study_id, ctx.metrics))
+    run = (ctx, HistoryLog(storage, ctx.study_id, ctx.metrics))
     _RUNS[token] = run
     while len(_RUNS) > _KEEP_RUNS:
         _RUNS.popitem(last=False)
@@ -243,7 +243,7 @@ def run_ray(
     ray = _import_ray()
     started_here = _connect(ray, address)
     try:
-        enqueue_sampler_queue(ctx, HistoryCache(ctx.storage, ctx.study_id, ctx.metrics))
+        enqueue_sampler_queue(ctx, HistoryLog(ctx.storage, ctx.study_id, ctx.metrics))
         fields = {f.name: getattr(ctx, f.name) for f in dataclasses.fields(ctx)
                   if f.name != "storage"}
         task = ray.remote(max_retries=0)(_trial_task).options(**options)

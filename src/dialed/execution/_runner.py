@@ -2,9 +2,10 @@
 
 ``start_trial`` claims an enqueued trial (its parameters fixed) or creates a new one; the
 returned :class:`TrialRunner` is the backend of the user's :class:`~dialed.trial.Trial`. The
-sampler's joint proposal is made lazily, at the first suggestion it must answer. Suggested
-values are buffered and written with the next report, heartbeat or the finish, so a trial that
-only suggests costs no extra write per parameter.
+sampler's joint proposal is made lazily, at the first suggestion it must answer. In the
+engine's own loop suggested values are buffered and written with the next report, heartbeat
+or the finish, so a trial that only suggests costs no extra write per parameter; a trial started
+by hand (``Study.ask``) writes each at once, since any handle may tell it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from dialed._util import environment, worker_id
-from dialed.errors import ConfigError, SearchExhausted, SpaceError
+from dialed.errors import (
+    ConfigError,
+    SearchExhausted,
+    SpaceError,
+    TrialAbandoned,
+    TrialStateError,
+)
 from dialed.execution._context import StudyContext
-from dialed.execution._history import HistoryCache
+from dialed.history import History, HistoryLog
 from dialed.pruners import Pruner
-from dialed.samplers import History
 from dialed.space import Distribution, compatible
 from dialed.trial import Trial, TrialRecord, TrialState
 
@@ -29,8 +35,10 @@ __all__ = ["TrialRunner", "enqueue_sampler_queue", "start_trial"]
 class TrialRunner:
     """The backend of one running trial (it implements :class:`~dialed.trial.TrialBackend`)."""
 
-    def __init__(self, ctx: StudyContext, cache: HistoryCache, record: TrialRecord) -> None:
+    def __init__(self, ctx: StudyContext, cache: HistoryLog, record: TrialRecord, *,
+                 buffered: bool = True) -> None:
         self.ctx = ctx
+        self.buffered = buffered
         self.cache = cache
         self.record = record
         self.fixed: dict[str, Any] = dict(record.params)  # enqueued / retried configuration
@@ -46,6 +54,9 @@ class TrialRunner:
         self._history: History | None = None
         self._sampler_history: History | None = None
         self._lock = threading.Lock()
+        #: Recovery failed this trial while it ran: nothing more of it is stored.
+        self.abandoned = False
+        self.warned = False
 
     # -- the TrialBackend protocol -----------------------------------------------------------
     def suggest(self, name: str, distribution: Distribution) -> Any:
@@ -78,6 +89,8 @@ class TrialRunner:
         with self._lock:
             self.params[name] = value
             self._pending[name] = value
+        if not self.buffered:
+            self.flush(beat=False, strict=True)
         return value
 
     def report(self, value: float, step: int) -> None:
@@ -94,13 +107,15 @@ class TrialRunner:
             self.prune_reason = f"intermediate value at step {step} is {v}: the run diverged"
             with self._lock:
                 self._pending_attrs["diverged_at"] = step
-            self.flush()
+            self.flush(strict=True)
             return
-        self.flush()
-        self.ctx.storage.report(self.record.trial_id, step, v)
+        self.flush(strict=True)
+        self._write(self.ctx.storage.report, self.record.trial_id, step, v)
         self.intermediate[step] = v
 
     def should_prune(self) -> bool:
+        if self.abandoned:
+            raise self._abandon_error()
         if self.prune_reason is not None:
             return True
         if not self.intermediate:
@@ -124,7 +139,25 @@ class TrialRunner:
     def set_user_attr(self, key: str, value: Any) -> None:
         with self._lock:
             self.user_attrs[key] = value
-        self.ctx.storage.update_trial(self.record.trial_id, user_attrs={key: value})
+        self._write(self.ctx.storage.update_trial, self.record.trial_id,
+                    user_attrs={key: value})
+
+    def _write(self, write: Any, *args: Any, **kwargs: Any) -> None:
+        """A write of this running trial; once recovery has failed the trial (a worker presumed
+        dead that woke up), :class:`TrialAbandoned` stops the objective instead."""
+        if self.abandoned:
+            raise self._abandon_error()
+        try:
+            write(*args, **kwargs)
+        except TrialStateError:
+            self.abandoned = True
+            raise self._abandon_error() from None
+
+    def _abandon_error(self) -> TrialAbandoned:
+        return TrialAbandoned(
+            f"trial {self.record.number} was failed by recovery while it ran (its worker was "
+            "presumed dead); its result is not stored and its retry owns the configuration"
+        )
 
     # -- helpers -----------------------------------------------------------------------------
     def history(self) -> History:
@@ -187,17 +220,26 @@ class TrialRunner:
         )
         self.cache.set_space(stored)
 
-    def flush(self) -> None:
-        """Write buffered parameters and attributes (and refresh the heartbeat)."""
+    def flush(self, *, beat: bool = True, strict: bool = False) -> None:
+        """Write buffered parameters and attributes (else, with ``beat``, refresh the
+        heartbeat). A trial recovery has failed meanwhile is marked abandoned; with ``strict``
+        (the objective's own calls) :class:`TrialAbandoned` then stops the objective."""
         with self._lock:
             params, attrs = self._pending, self._pending_attrs
             self._pending, self._pending_attrs = {}, {}
-        if params or attrs:
-            self.ctx.storage.update_trial(
-                self.record.trial_id, params=params, system_attrs=attrs or None
-            )
-        else:
-            self.ctx.storage.heartbeat(self.record.trial_id)
+        try:
+            if self.abandoned:
+                raise TrialStateError("abandoned")
+            if params or attrs:
+                self.ctx.storage.update_trial(
+                    self.record.trial_id, params=params, system_attrs=attrs or None
+                )
+            elif beat:
+                self.ctx.storage.heartbeat(self.record.trial_id)
+        except TrialStateError:
+            self.abandoned = True
+            if strict:
+                raise self._abandon_error() from None
 
     def take_pending(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Buffered parameters and attributes not yet written (for the finishing write)."""
@@ -220,12 +262,16 @@ class TrialRunner:
 
 def start_trial(
     ctx: StudyContext,
-    cache: HistoryCache,
+    cache: HistoryLog,
     *,
     fixed: Mapping[str, Any] | None = None,
     heartbeat: bool = False,
+    buffered: bool = True,
 ) -> TrialRunner:
-    """Claim an enqueued trial, or create a new one; ``fixed`` creates one with those params."""
+    """Claim an enqueued trial, or create a new one; ``fixed`` creates one with those params.
+
+    ``buffered=False``: the trial writes each suggestion at once (a trial started by hand).
+    """
     worker = worker_id()
     env = environment()
     attrs = {"heartbeat": True} if heartbeat else None
@@ -243,8 +289,10 @@ def start_trial(
             ctx.study_id, state=TrialState.RUNNING, params=fixed, worker=worker,
             environment=env, system_attrs=attrs,
         )
-    runner = TrialRunner(ctx, cache, record)
+    runner = TrialRunner(ctx, cache, record, buffered=buffered)
     runner.begin()
+    if not buffered:
+        runner.flush(beat=False)
     return runner
 
 
@@ -257,7 +305,7 @@ def _native(dist: Distribution, value: Any) -> Any:
     return value
 
 
-def enqueue_sampler_queue(ctx: StudyContext, cache: HistoryCache) -> int:
+def enqueue_sampler_queue(ctx: StudyContext, cache: HistoryLog) -> int:
     """Enqueue the sampler's fixed configurations (a grid) once per study, atomically."""
     space = cache.refresh_space()
     queue = ctx.sampler.queue(space)

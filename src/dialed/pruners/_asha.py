@@ -22,11 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners._curve import check_int
 from dialed.pruners._halving import HalvingPruner, halving_verdict
 from dialed.pruners._resource import Resource
-from dialed.samplers._base import History
 from dialed.trial import TrialRecord
 
 __all__ = ["ASHAPruner"]

@@ -24,12 +24,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners._asha import ASHAPruner
 from dialed.pruners._base import NopPruner, Pruner
 from dialed.pruners._median import MedianPruner
 from dialed.pruners._resource import Resource
-from dialed.samplers._base import History
 from dialed.trial import TrialRecord
 
 __all__ = ["AutoPruner"]

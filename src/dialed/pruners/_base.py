@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers._base import History
 from dialed.trial import TrialRecord
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from dialed.history import History
 from dialed.pruners._curve import at_rung
-from dialed.samplers._base import History
 from dialed.trial import TrialRecord, TrialState
 
 __all__ = ["fidelity_history", "fidelity_observations"]
@@ -101,4 +101,4 @@ def fidelity_history(
             ))
         elif t.state != TrialState.COMPLETE:
             trials.append(t)
-    return History(space=history.space, metrics=history.metrics, trials=tuple(trials))
+    return history.view(trials)

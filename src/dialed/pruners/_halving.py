@@ -15,12 +15,12 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners._base import Pruner
 from dialed.pruners._curve import at_rung, check_int, check_number, peers
 from dialed.pruners._fidelity import fidelity_history
 from dialed.pruners._resource import Resource
-from dialed.samplers._base import History
 from dialed.trial import TrialRecord
 
 __all__ = ["HalvingPruner", "halving_verdict", "rung_levels"]

@@ -31,10 +31,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners._halving import HalvingPruner, halving_verdict
 from dialed.pruners._resource import Resource, n_levels
-from dialed.samplers._base import History
 from dialed.trial import TrialRecord
 
 __all__ = ["HyperbandPruner"]
@@ -120,7 +120,7 @@ class HyperbandPruner(HalvingPruner):
             if b is None:
                 return history
             kept = tuple(t for t in history.trials if self.bracket(t.number) == b)
-            return History(space=history.space, metrics=history.metrics, trials=kept)
+            return history.view(kept)
         return self._budget_view(history)
 
 

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.pruners._base import Pruner
 from dialed.pruners._curve import check_int, check_number
-from dialed.samplers._base import History
 from dialed.trial import TrialRecord
 
 __all__ = ["MedianPruner", "PercentilePruner"]

@@ -18,11 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners._base import Pruner
 from dialed.pruners._curve import check_int, check_number
 from dialed.pruners._resource import Resource
-from dialed.samplers._base import History
 from dialed.trial import TrialRecord
 
 __all__ = ["PatiencePruner"]

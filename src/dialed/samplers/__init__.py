@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.samplers._auto import AutoSampler
-from dialed.samplers._base import History, Sampler
+from dialed.samplers._base import Sampler
 from dialed.samplers._cmaes import CMAESSampler
 from dialed.samplers._gp import GPSampler
 from dialed.samplers._grid import GridSampler

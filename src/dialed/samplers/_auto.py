@@ -18,14 +18,14 @@ of (seed, history, number); so is the choice, so the suggestion for a trial is t
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dialed._util import derive_seed
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers._base import History, Sampler
+from dialed.samplers._base import Sampler
 from dialed.space import CategoricalDistribution, Distribution, FloatDistribution, Space
 from dialed.trial import TrialRecord
 
@@ -314,8 +314,7 @@ class AutoSampler(Sampler):
         self._metrics: MetricSet | None = None  # known once planned
         self._choice: tuple[str, str] | None = None
         self._queued = False  # the grid's cells were handed to the engine
-        self._delegates: dict[str, Sampler] = {}
-        self._lock = threading.Lock()
+        self._delegates: dict[str, Sampler] = {}  # each built once, when first chosen
 
     # -- what the engine calls -------------------------------------------------------------
     def plan(
@@ -364,25 +363,21 @@ class AutoSampler(Sampler):
 
     def _decide(self, f: Facts) -> str:
         """Apply the table (the grid, once queued, stays); returns the sampler's name."""
-        with self._lock:
-            if self._queued:
-                return "grid"
-            name, reason = choose(f)
-            self._choice = (name, reason)
-            self.finite = name == "grid"
-            return name
+        if self._queued:
+            return "grid"
+        name, reason = choose(f)
+        self._choice = (name, reason)
+        self.finite = name == "grid"
+        return name
 
     def _delegate(self, name: str) -> Sampler:
-        with self._lock:
-            sampler = self._delegates.get(name)
-            if sampler is None:
-                module, cls, options = _CLASSES[name]
-                factory = getattr(importlib.import_module(module), cls)
-                sampler = factory(seed=self._seed_now(), **options)
-                if not isinstance(sampler, Sampler):
-                    raise TypeError(f"{module}.{cls} is not a Sampler")
-                self._delegates[name] = sampler
-            return sampler
+        sampler = self._delegates.get(name)
+        if sampler is None:
+            module, cls, options = _CLASSES[name]
+            factory = getattr(importlib.import_module(module), cls)
+            # setdefault: two threads that both build one keep the same (they are equal)
+            sampler = self._delegates.setdefault(name, factory(seed=self._seed_now(), **options))
+        return sampler
 
     def _seed_now(self) -> int:
         if self._seed is None:

@@ -1,6 +1,10 @@
-"""The sampler interface and the narrow, read-only history every sampler works from.
+"""The sampler interface: a proposal from the engine's read-only history, and nothing else.
 
-A sampler never sees the study, the storage or the engine. For each new trial the engine calls
+A sampler never sees the study, the storage or the engine; it reads a
+:class:`~dialed.history.History` (the trials and the arrays derived from them, which the
+engine computes once per trial) and keeps no state of its own beyond its settings: model state
+worth keeping between suggestions goes to the history's memo, keyed by what it was derived
+from. For each new trial the engine calls
 
 * :meth:`Sampler.suggest` once, with the study's known space: a joint proposal for those
   parameters (model-based samplers fit their model here);
@@ -19,176 +23,20 @@ remain: :meth:`History.seen` tells, and :meth:`Sampler.unseen` replaces such a p
 from __future__ import annotations
 
 import abc
-import copy
-import operator
-import threading
-from collections.abc import Callable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from dialed._util import derive_seed
+from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.space import Distribution, Space
-from dialed.trial import TrialRecord, TrialState
 
-__all__ = ["UNSEEN_DRAWS", "GrowingRows", "History", "Sampler", "config_key", "is_complete"]
+__all__ = ["UNSEEN_DRAWS", "Sampler"]
 
 #: Uniform draws :meth:`Sampler.unseen` makes to replace a proposal that repeats a trial.
 UNSEEN_DRAWS = 64
-
-
-@dataclass(frozen=True)
-class History:
-    """What a sampler may know: the space, the metrics, and the trials so far (read-only).
-
-    ``trials`` holds every finished trial and the running ones (for constant-liar style
-    strategies), ordered by number; it never holds the trial being suggested for.
-    """
-
-    space: Space
-    metrics: MetricSet
-    trials: tuple[TrialRecord, ...] = ()
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def of_parts(
-        cls,
-        space: Space,
-        metrics: MetricSet,
-        trials: tuple[TrialRecord, ...],
-        *,
-        complete: tuple[TrialRecord, ...],
-        pruned: tuple[TrialRecord, ...],
-        running: tuple[TrialRecord, ...],
-        finished_keys: Set[tuple[tuple[str, str], ...]] | None = None,
-    ) -> History:
-        """A history whose subsets the caller keeps already (the engine's incremental cache).
-
-        They must be what :attr:`complete`, :attr:`pruned` and :attr:`running` would compute
-        from ``trials``, and ``finished_keys`` the :func:`config_key` of every finished trial
-        among them (read, never changed); the engine keeps them up to date trial by trial
-        instead of scanning the whole study for each suggestion.
-        """
-        history = cls(space=space, metrics=metrics, trials=trials)
-        history.__dict__.update(complete=complete, pruned=pruned, running=running)
-        if finished_keys is not None:
-            history._cache["finished_keys"] = finished_keys
-        return history
-
-    @cached_property
-    def complete(self) -> tuple[TrialRecord, ...]:
-        """Finished trials with every objective, feasible or not."""
-        names = [m.name for m in self.metrics.objectives]
-        return tuple(t for t in self.trials if is_complete(t, names))
-
-    @cached_property
-    def running(self) -> tuple[TrialRecord, ...]:
-        return tuple(t for t in self.trials if t.state == TrialState.RUNNING)
-
-    @cached_property
-    def pruned(self) -> tuple[TrialRecord, ...]:
-        return tuple(t for t in self.trials if t.state == TrialState.PRUNED)
-
-    def losses(self, trials: Sequence[TrialRecord] | None = None) -> np.ndarray:
-        """Objective values as losses (smaller is better), shape ``(n_trials, n_objectives)``."""
-        trials = self.complete if trials is None else trials
-        objs = self.metrics.objectives
-        out = np.empty((len(trials), len(objs)))
-        for i, t in enumerate(trials):
-            for j, m in enumerate(objs):
-                out[i, j] = m.loss(t.metrics[m.name])
-        return out
-
-    def violations(self, trials: Sequence[TrialRecord] | None = None) -> np.ndarray:
-        """Total constraint violation per trial (0 = feasible), shape ``(n_trials,)``."""
-        trials = self.complete if trials is None else trials
-        return np.array([self.metrics.violation(t.metrics) for t in trials], dtype=float)
-
-    def encode(
-        self, trials: Sequence[TrialRecord] | None = None, space: Space | None = None
-    ) -> np.ndarray:
-        """Trials' parameters in the unit cube, shape ``(n_trials, len(space))``; NaN = absent."""
-        trials = self.complete if trials is None else trials
-        space = self.space if space is None else space
-        out = np.empty((len(trials), len(space)))
-        for i, t in enumerate(trials):
-            out[i] = space.encode(t.params)
-        return out
-
-    def seen(self, params: Mapping[str, Any]) -> bool:
-        """Whether a finished or running trial already has exactly these parameters."""
-        key = config_key(params)
-        keys = self._cache.get("keys")
-        if keys is None:
-            finished = self._cache.get("finished_keys")
-            if finished is None:  # built here once per history
-                keys = {config_key(t.params) for t in self.trials}
-            else:  # kept by the engine: only the running trials are new
-                keys = _Union(finished, {config_key(t.params) for t in self.running})
-            self._cache["keys"] = keys
-        return key in keys
-
-
-class GrowingRows:
-    """An array with one row per trial of a sequence, kept between calls so that a call computes
-    the rows of the trials added since the last one only.
-
-    The sequences a sampler sees (``History.trials``, ``complete``, ...) grow at their end and
-    records are immutable: while a sequence starts with the very records (the same objects)
-    whose rows are kept, those rows are still right. Rows are kept up to the first unfinished
-    trial (a running trial's record is replaced as it changes). Any other sequence, or another
-    ``key`` (what the rows depend on besides the trials), is computed afresh. One instance
-    serves one sequence of one sampler.
-    """
-
-    def __init__(self) -> None:
-        self._kept: tuple[Any, tuple[TrialRecord, ...], np.ndarray] | None = None
-
-    def rows(
-        self,
-        key: Any,
-        trials: Sequence[TrialRecord],
-        compute: Callable[[Sequence[TrialRecord]], np.ndarray],
-    ) -> np.ndarray:
-        """``compute(trials)``, shape ``(len(trials), ...)``, reusing the rows kept."""
-        kept = self._kept
-        n = 0
-        if kept is not None and kept[0] == key and len(kept[1]) <= len(trials) and all(
-            map(operator.is_, kept[1], trials)  # the same records first, compared at C speed
-        ):
-            n = len(kept[1])
-        new = compute(trials[n:])
-        out = new if kept is None or n == 0 else np.concatenate([kept[2], new])
-        out.setflags(write=False)  # the kept rows are shared with the next call
-        k = n
-        while k < len(trials) and trials[k].state.finished:
-            k += 1
-        self._kept = (key, tuple(trials[:k]), out[:k])
-        return out
-
-
-def is_complete(trial: TrialRecord, objectives: Sequence[str]) -> bool:
-    """Whether ``trial`` is complete with a value for each of ``objectives``."""
-    return trial.state == TrialState.COMPLETE and all(n in trial.metrics for n in objectives)
-
-
-def config_key(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    """What two trials with the same configuration share (and no two others)."""
-    return tuple(sorted((k, repr(v)) for k, v in params.items()))
-
-
-@dataclass(frozen=True)
-class _Union:
-    """Membership in either of two sets, without copying the large one."""
-
-    large: Set[tuple[tuple[str, str], ...]]
-    small: Set[tuple[tuple[str, str], ...]]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.small or key in self.large
 
 
 class Sampler(abc.ABC):
@@ -200,26 +48,8 @@ class Sampler(abc.ABC):
     #: configuration has been claimed, the study has nothing left to run.
     finite: bool = False
 
-    #: Attributes a copy sent to another process starts afresh with (caches), by value.
-    _fresh_when_pickled: ClassVar[Mapping[str, Any]] = {}
-
     def __init__(self, seed: int | None = None) -> None:
         self._seed = seed
-
-    # Process executors send samplers to workers: a lock cannot be pickled (a copy gets its own)
-    # and caches are rebuilt there rather than shipped.
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        if "_lock" in state:
-            state["_lock"] = None
-        for key, value in self._fresh_when_pickled.items():
-            state[key] = copy.copy(value)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if "_lock" in state:
-            self._lock = threading.Lock()
 
     @property
     def seed(self) -> int | None:

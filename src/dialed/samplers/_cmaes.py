@@ -21,8 +21,8 @@ population size, and each full generation is told; trial ``number`` is then draw
 result with the generator reseeded from the sampler seed and ``number``. So the same seed,
 history and number give the same suggestion in any process, and workers never wait on one
 another: each asks its own point from the generations complete so far. The replayed strategy is
-cached with the exact sequence of trials it consumed; a later call whose history extends that
-sequence continues from it, and any other history is replayed from scratch.
+kept in the history's memo with the exact sequence of trials it consumed; a later call whose
+history extends that sequence continues from it, and any other history is replayed from scratch.
 
 A draw that repeats the configuration of a finished or running trial is drawn again from the
 strategy with another seed, up to ``_REDRAWS`` times, and then uniformly
@@ -40,19 +40,18 @@ from __future__ import annotations
 import bisect
 import math
 import operator
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
-from cmaes import CMA, CMAwM
 
 from dialed._util import derive_seed
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers._base import GrowingRows, History, Sampler
+from dialed.samplers._base import Sampler
 from dialed.samplers._sobol import SobolSampler
 from dialed.space import CategoricalDistribution, Distribution, FloatDistribution, Space
 from dialed.trial import TrialRecord, TrialState
@@ -88,7 +87,6 @@ class CMAESSampler(Sampler):
     """
 
     name = "cmaes"
-    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_run": None, "_holds": GrowingRows()}
 
     def __init__(
         self,
@@ -122,11 +120,6 @@ class CMAESSampler(Sampler):
         self._restarts = restarts
         self._n_startup = n_startup
         self._sigma0 = float(sigma0)
-        self._run: _Run | None = None
-        # which parameters each complete trial holds, kept between suggestions
-        self._holds = GrowingRows()
-        self._sobol: SobolSampler | None = None
-        self._lock = threading.Lock()
 
     @property
     def popsize(self) -> int | None:
@@ -150,12 +143,9 @@ class CMAESSampler(Sampler):
             return {}
         seed = self._seed_now()
         if number < self._n_startup:
-            if self._sobol is None or self._sobol.seed != seed:
-                self._sobol = SobolSampler(seed=seed)
-            return self._sobol.suggest(history, space, number)
-        holds = self._holds.rows(space, history.complete, lambda trials: np.array(
-            [[name in t.params for name in space] for t in trials], dtype=bool,
-        ).reshape(len(trials), len(space)))
+            return SobolSampler(seed=seed).suggest(history, space, number)
+        names = list(space)
+        holds = ~np.isnan(history.points(names, history.complete_rows, space=space))
         in_every_trial: np.ndarray = np.all(holds, axis=0)
         layout = _Layout.of(space, in_every_trial.tolist())
         others = {name: self.suggest_one(history, name, dist, number, {})
@@ -163,15 +153,17 @@ class CMAESSampler(Sampler):
         params = others
         if layout.names:
             records = _told(history, layout, self._n_startup)
-            key = self._key(layout, history)
-            with self._lock:
-                run = self._replay(key, layout, records, history.metrics)
+            key = ("cmaes", *self._key(layout, history))
+            run = self._replay(history.memo.take(key), key, layout, records, history.metrics)
+            try:
                 for attempt in range(_REDRAWS + 1):  # a repeat of a trial: the strategy again
                     enc, _ = _ask(run.optimizer, _ask_seed(seed, number, attempt))
                     params = {**dict(zip(layout.names, layout.decode(enc), strict=True)),
                               **others}
                     if not history.seen(params):
                         break
+            finally:
+                history.memo.put(key, run)  # taken while in use: one caller winds it
         return self.unseen(history, space, number, {name: params[name] for name in space})
 
     # -- the replay --------------------------------------------------------------------------
@@ -183,17 +175,17 @@ class CMAESSampler(Sampler):
 
     def _replay(
         self,
+        run: _Run | None,
         key: tuple[Any, ...],
         layout: _Layout,
         records: Sequence[TrialRecord],
         metrics: MetricSet,
     ) -> _Run:
-        """The strategy after ``records``: the cached one continued, or a fresh replay."""
-        run = self._run
+        """The strategy after ``records``: ``run`` (kept from an earlier call) continued, or a
+        fresh replay."""
         if run is None or run.key != key or not run.continues(records, layout, metrics):
             mean = np.array(key[-1], dtype=float)
             run = _Run(key=key, optimizer=self._new_optimizer(layout, mean, 0))
-            self._run = run
         seed = self._seed_now()
         for record in records[len(run.consumed):]:
             entry = _Entry.of(record, layout, metrics)
@@ -221,6 +213,8 @@ class CMAESSampler(Sampler):
             run.optimizer = self._new_optimizer(layout, mean, min(run.restarts, _MAX_DOUBLINGS))
 
     def _new_optimizer(self, layout: _Layout, mean: np.ndarray, doublings: int) -> Any:
+        from cmaes import CMA, CMAwM  # cmaes imports scipy.stats: only when first used
+
         d = len(layout.names)
         base = self._popsize if self._popsize is not None else 4 + math.floor(3 * math.log(d))
         popsize = base * 2**doublings
@@ -386,8 +380,8 @@ def _first_mean(history: History, layout: _Layout, n_startup: int) -> np.ndarray
     if not startup:
         centre: np.ndarray = bounds.mean(axis=1)
         return centre
-    losses = history.losses(startup)[:, 0]
-    violations = history.violations(startup)
+    losses = history.losses()[: len(startup), 0]
+    violations = history.violations()[: len(startup)]
     best = min(range(len(startup)),
                key=lambda i: (violations[i] > 0, violations[i], losses[i], startup[i].number))
     mean: np.ndarray = np.clip(layout.encode(_values(startup[best], layout)),
@@ -431,6 +425,8 @@ def _ask_seed(seed: int, number: int, attempt: int = 0) -> int:
 
 def _ask(optimizer: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """One draw as (the point to decode, the point to tell), each of shape ``(d,)``."""
+    from cmaes import CMAwM
+
     optimizer.reseed_rng(seed)
     if isinstance(optimizer, CMAwM):
         enc, raw = optimizer.ask()

@@ -24,21 +24,20 @@ running trials at the posterior mean, and maximise log EI over valid configurati
 The hyperparameters are a deterministic function of the history: those for ``n`` trials are
 fitted from a warm start at those for the first ``8 * floor((n - 1) / 8)`` trials, and so on
 down to the first checkpoint, fitted from fixed cold starts (which are also tried at every
-checkpoint whose count is 8 times a power of two). Each checkpoint is cached in the instance,
-keyed by its data, so a running study pays one warm fit per suggestion, and a fresh instance
-(another process, a resumed study) arrives at the same hyperparameters and the same suggestion.
+checkpoint whose count is 8 times a power of two). Each checkpoint is kept in the history's
+memo, keyed by its data, so a running study pays one warm fit per suggestion, and a fresh
+process (a worker, a resumed study) arrives at the same hyperparameters and the same suggestion.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, Literal, overload
 
 import numpy as np
 
-from dialed.samplers._base import GrowingRows, History, Sampler
+from dialed.history import History, Memo
+from dialed.samplers._base import Sampler
 from dialed.samplers._gp_acq import Acquisition, MixedDims, maximize
 from dialed.samplers._gp_model import (
     GaussianProcess,
@@ -55,14 +54,11 @@ from dialed.space import (
     IntDistribution,
     Space,
 )
-from dialed.trial import TrialRecord
 
 __all__ = ["GPSampler"]
 
 #: Hyperparameters are refitted from a cached checkpoint every this many trials (see above).
 _CHECKPOINT = 8
-#: Most cached fits kept per instance.
-_CACHE_SIZE = 256
 #: Ordinal dimensions with at most this many values snap through a table of their values.
 _MAX_TABLE = 1024
 #: Trials around which local candidates are drawn.
@@ -86,7 +82,6 @@ class GPSampler(Sampler):
     """
 
     name = "gp"
-    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_layouts": {}, "_points": GrowingRows()}
 
     def __init__(
         self,
@@ -99,11 +94,6 @@ class GPSampler(Sampler):
         self._n_startup = max(int(n_startup), 1)
         self._n_candidates = max(int(n_candidates), 16)
         self._n_starts = max(int(n_starts), 1)
-        self._fits: dict[str, np.ndarray] = {}
-        self._layouts: dict[Space, _Layout] = {}
-        self._points = GrowingRows()  # the complete trials' points, kept between suggestions
-        self._sobol: SobolSampler | None = None
-        self._lock = threading.Lock()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -119,13 +109,12 @@ class GPSampler(Sampler):
     def suggest(self, history: History, space: Space, number: int) -> dict[str, Any]:
         if not len(space):
             return {}
-        layout = self._layout(space)
-        trials = history.complete
-        if not layout.size or len(trials) < self._n_startup:
+        layout = _layout(history, space)
+        if not layout.size or len(history.complete_rows) < self._n_startup:
             return self._startup(history, space, number)
-        x = self._points.rows(space, trials, layout.encode)
-        losses = history.losses(trials)
-        violation = history.violations(trials) if history.metrics.constraints else None
+        x = layout.points(history, history.complete_rows)
+        losses = history.losses()
+        violation = history.violations() if history.metrics.constraints else None
         keep = np.all(np.isfinite(losses), axis=1)
         if violation is not None:
             keep &= ~np.isnan(violation)
@@ -159,13 +148,14 @@ class GPSampler(Sampler):
     ) -> np.ndarray:
         """Valid points ``(k, D)``, best acquisition first."""
         y = warp_losses(y_raw)
-        theta = self._theta("loss", layout, x, y_raw, chained, warp_losses)
+        theta = self._theta(history.memo, "loss", layout, x, y_raw, chained, warp_losses)
         model = GaussianProcess(x, y, layout.is_cat, theta)
         constraint = None
         feasible = np.ones(len(y), dtype=bool)
         if violation is not None and np.any(violation > 0):
             feasible = violation <= 0
-            theta_c = self._theta("feasibility", layout, x, violation, True, _feasibility_score)
+            theta_c = self._theta(history.memo, "feasibility", layout, x, violation, True,
+                                  _feasibility_score)
             constraint = GaussianProcess(x, _feasibility_score(violation), layout.is_cat, theta_c)
         if feasible.any():
             best: float | None = float(y[feasible].min())
@@ -173,12 +163,12 @@ class GPSampler(Sampler):
         else:  # no feasible trial yet: look for feasibility alone (Gardner et al. Sec. 3)
             best = None
             idx = np.argsort(violation if violation is not None else y, kind="stable")
-        running = [t for t in history.running if any(n in t.params for n in layout.names)]
-        if running:
+        x_run, held = layout.points(history, history.running_rows, held=True)
+        x_run = x_run[held]  # the running trials that hold some parameter of the model
+        if len(x_run):
             # The kriging believer: running trials join the data at the posterior mean, and
             # are believed, so a fantasy better than the best trial becomes the incumbent.
             # Their expected improvement, and that of their neighbourhood, falls to ~0.
-            x_run = layout.encode(running)
             y_run = model.predict(x_run)[0]
             if constraint is not None:
                 y_run_ok = y_run[constraint.predict(x_run)[0] <= 0.0]
@@ -197,6 +187,7 @@ class GPSampler(Sampler):
     # -- hyperparameters --------------------------------------------------------------------
     def _theta(
         self,
+        memo: Memo,
         what: str,
         layout: _Layout,
         x: np.ndarray,
@@ -216,9 +207,8 @@ class GPSampler(Sampler):
         sizes = [c for c in range(_CHECKPOINT, n, _CHECKPOINT)] + [n]
         theta: np.ndarray | None = None
         for c in sizes:
-            key = _fingerprint(what, layout.signature, x[:c], y_raw[:c])
-            with self._lock:
-                cached = self._fits.get(key)
+            key = ("gp-theta", _fingerprint(what, layout.signature, x[:c], y_raw[:c]))
+            cached = memo.get(key)
             if cached is not None:
                 theta = cached
                 continue
@@ -227,27 +217,24 @@ class GPSampler(Sampler):
             if theta is None or (c % _CHECKPOINT == 0 and k & (k - 1) == 0):
                 starts += default_theta(x.shape[1])
             theta = fit_hyperparameters(x[:c], transform(y_raw[:c]), layout.is_cat, starts)
-            with self._lock:
-                self._fits[key] = theta
-                while len(self._fits) > _CACHE_SIZE:
-                    self._fits.pop(next(iter(self._fits)))
+            memo.put(key, theta)
         return default_theta(x.shape[1])[0] if theta is None else theta
 
     # -- without a model --------------------------------------------------------------------
     def _startup(self, history: History, space: Space, number: int) -> dict[str, Any]:
-        if self._sobol is None:
-            self.rng(number)  # fixes the seed when none was given
-            self._sobol = SobolSampler(seed=self._seed)
-        return self._sobol.suggest(history, space, number)  # not a repeat (Sampler.unseen)
+        self.rng(number)  # fixes the seed when none was given
+        sobol = SobolSampler(seed=self._seed)
+        return sobol.suggest(history, space, number)  # not a repeat (Sampler.unseen)
 
-    def _layout(self, space: Space) -> _Layout:
-        with self._lock:
-            layout = self._layouts.get(space)
-        if layout is None:
-            layout = _Layout(space)
-            with self._lock:
-                self._layouts[space] = layout
-        return layout
+
+def _layout(history: History, space: Space) -> _Layout:
+    """The layout of ``space``, kept in the history's memo (its tables cost a little)."""
+    key = ("gp-layout", space)
+    layout = history.memo.get(key)
+    if layout is None:
+        layout = _Layout(space)
+        history.memo.put(key, layout)
+    return layout
 
 
 # -- the model's view of a space ----------------------------------------------------------------
@@ -271,16 +258,27 @@ class _Layout:
         self.discrete = np.array([_is_ordinal(d) for d in dists], dtype=bool)
         self.tables: list[np.ndarray | None] = [_table(d) for d in dists]
         self.signature = repr(space.to_dict())
+        self._missing = np.where(self.is_cat, -1.0, 0.5)
 
-    def encode(self, trials: Sequence[TrialRecord]) -> np.ndarray:
-        """The trials' points, shape ``(n, D)``."""
-        out = np.empty((len(trials), self.size))
-        for j, name in enumerate(self.names):
-            dist = self.space[name]
-            missing = -1.0 if self.is_cat[j] else 0.5
-            for i, t in enumerate(trials):
-                out[i, j] = _unit(dist, t.params[name]) if name in t.params else missing
-        return out
+    @overload
+    def points(self, history: History, rows: np.ndarray) -> np.ndarray: ...
+
+    @overload
+    def points(self, history: History, rows: np.ndarray, held: Literal[True]
+               ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def points(self, history: History, rows: np.ndarray, held: bool = False
+               ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """The points of the history's trials at ``rows``, shape ``(n, D)``; with ``held``,
+        also which of them hold some parameter of the layout, shape ``(n,)``.
+
+        The history's model coordinates, where a trial lacks a parameter (a conditional branch)
+        or holds a value outside it: 0.5 for a float or an int, -1 for a categorical.
+        """
+        coords = history.points(self.names, rows, space=self.space)
+        absent = np.isnan(coords)
+        out = np.where(absent, self._missing, coords)
+        return (out, ~absent.all(axis=1)) if held else out
 
     def decode(self, x: np.ndarray) -> dict[str, Any]:
         """A configuration of every parameter of the space from a point ``(D,)``."""
@@ -374,15 +372,6 @@ def _nearest(table: np.ndarray, u: np.ndarray) -> np.ndarray:
     left = table[i - 1]
     out: np.ndarray = np.where(np.abs(u - left) <= np.abs(table[i] - u), i - 1, i)
     return out if len(table) > 1 else np.zeros(len(u), dtype=int)
-
-
-def _unit(dist: Distribution, value: Any) -> float:
-    """A value's model coordinate; one the distribution does not hold sits at its middle."""
-    if not dist.contains(value):
-        return -1.0 if isinstance(dist, CategoricalDistribution) else 0.5
-    if isinstance(dist, CategoricalDistribution):
-        return float(dist.index(value))
-    return dist.to_unit(value)
 
 
 def _feasibility_score(violation: np.ndarray) -> np.ndarray:

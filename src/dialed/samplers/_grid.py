@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dialed.errors import SearchExhausted, SpaceError
-from dialed.samplers._base import History, Sampler
+from dialed.history import History
+from dialed.samplers._base import Sampler
 from dialed.space import CategoricalDistribution, Distribution, Space
 
 __all__ = ["GridSampler"]

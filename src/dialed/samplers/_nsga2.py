@@ -39,22 +39,24 @@ together, so the best points found are never lost (elitism), and trials that fai
 pruned or still run simply do not take part. The child is then drawn by (S4)-(S5) with the
 generator of ``(seed, number)``. Workers in any process therefore agree without talking to one
 another, and the same history gives the same suggestion; the selection of a generation is
-cached, since every trial of that generation shares it.
+kept in the history's memo, since every trial of that generation shares it. The non-dominated
+sorting (S1) and the crowding distance (S2) are :func:`dialed.metrics.fronts` and
+:func:`dialed.metrics.crowding_distance`, the implementations every part of dialed shares.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from dialed.errors import ConfigError
-from dialed.metrics import non_dominated
-from dialed.samplers._base import History, Sampler
+from dialed.history import History
+from dialed.metrics import crowding_distance, fronts
+from dialed.samplers._base import Sampler
 from dialed.space import CategoricalDistribution, Distribution, Space
 from dialed.trial import TrialRecord
 
@@ -79,7 +81,6 @@ class NSGAIISampler(Sampler):
     """
 
     name = "nsga2"
-    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_cache": None}
 
     def __init__(
         self,
@@ -105,8 +106,6 @@ class NSGAIISampler(Sampler):
         )
         self._eta_crossover = _positive("eta_crossover", eta_crossover)
         self._eta_mutation = _positive("eta_mutation", eta_mutation)
-        self._cache: tuple[tuple[Any, ...], _Parents | None] | None = None
-        self._lock = threading.Lock()
 
     @property
     def population_size(self) -> int:
@@ -149,24 +148,25 @@ class NSGAIISampler(Sampler):
         cut = (number // self._population_size) * self._population_size
         if cut == 0:
             return None
-        pool = tuple(t for t in history.complete if t.number < cut)
-        if len(pool) < 2:
+        numbers = history.rows.number[history.complete_rows]
+        k = int(np.searchsorted(numbers, cut))  # the complete trials are ordered by number
+        if k < 2:
             return None
-        key = (cut, pool[0].study_id, tuple(t.trial_id for t in pool),
-               tuple(history.metrics.to_dict().items()))
-        with self._lock:
-            if self._cache is not None and self._cache[0] == key:
-                return self._cache[1]
-        chosen = _survivors(history.losses(pool), history.violations(pool)
-                            if history.metrics.constraints else np.zeros(len(pool)),
+        pool = history.complete[:k]
+        key = ("nsga2", cut, self._population_size, pool[0].study_id,
+               tuple(t.trial_id for t in pool), tuple(history.metrics.to_dict().items()))
+        cached: _Parents | None = history.memo.get(key)
+        if cached is not None:
+            return cached
+        chosen = _survivors(history.losses()[:k], history.violations()[:k]
+                            if history.metrics.constraints else np.zeros(k),
                             self._population_size)
         parents = _Parents(
             trials=tuple(pool[i] for i in chosen.index),
             rank=chosen.rank,
             crowding=chosen.crowding,
         )
-        with self._lock:
-            self._cache = (key, parents)
+        history.memo.put(key, parents)
         return parents
 
     # -- generation 0 -------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def _survivors(losses: np.ndarray, violation: np.ndarray, size: int) -> _Chosen:
     crowd: list[np.ndarray] = []
     taken = 0
     level = 0
-    for front in _fronts(losses[feasible], size):
+    for front in fronts(losses[feasible], enough=size):
         rows = feasible[front]
         dist = crowding_distance(losses[rows])
         if taken + len(rows) > size:
@@ -271,40 +271,6 @@ def _survivors(losses: np.ndarray, violation: np.ndarray, size: int) -> _Chosen:
         return _Chosen(empty, empty, np.zeros(0))
     return _Chosen(np.concatenate(index), np.concatenate(rank).astype(int),
                    np.concatenate(crowd))
-
-
-def _fronts(losses: np.ndarray, enough: int) -> list[np.ndarray]:
-    """The first fronts of ``losses`` (S1), as row indices, until they hold ``enough`` rows."""
-    remaining = np.arange(len(losses))
-    fronts: list[np.ndarray] = []
-    held = 0
-    while len(remaining) and held < enough:
-        mask = non_dominated(losses[remaining])
-        fronts.append(remaining[mask])
-        held += int(mask.sum())
-        remaining = remaining[~mask]
-    return fronts
-
-
-def crowding_distance(losses: np.ndarray) -> np.ndarray:
-    """Crowding distance of each row of one front (S2), shape ``(n,)``; extremes are inf.
-
-    Per objective, the rows sorted by it; an inner row adds the gap between its neighbours
-    divided by the objective's range on the front. An objective with no range adds nothing.
-    """
-    n, m = losses.shape
-    dist = np.zeros(n)
-    if n <= 2:
-        dist[:] = np.inf
-        return dist
-    for k in range(m):
-        order = np.argsort(losses[:, k], kind="stable")
-        v = losses[order, k]
-        span = v[-1] - v[0]
-        dist[order[0]] = dist[order[-1]] = np.inf
-        if np.isfinite(span) and span > 0:
-            dist[order[1:-1]] += (v[2:] - v[:-2]) / span
-    return dist
 
 
 def _tournament(parents: _Parents, rng: np.random.Generator, other_than: int = -1) -> int:

@@ -18,13 +18,13 @@ Each member is a pure function of (seed, history, number), so the portfolio is t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers._base import History, Sampler
+from dialed.samplers._base import Sampler
 from dialed.space import Distribution, Space
 
 __all__ = ["PortfolioSampler"]
@@ -66,8 +66,7 @@ class PortfolioSampler(Sampler):
             _build(m, 0)
         self._names = tuple(names)
         self._lead = lead
-        self._members: list[Sampler] | None = None
-        self._lock = threading.Lock()
+        self._members: list[Sampler] | None = None  # built once the seed is known
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -116,18 +115,19 @@ class PortfolioSampler(Sampler):
         unbound = self._seed is None
         super().bind_seed(study_seed)
         if unbound:
-            with self._lock:
-                self._members = None  # any built before take the study's seed
+            self._members = None  # any built before take the study's seed
 
     def _built(self) -> list[Sampler]:
-        with self._lock:
-            if self._members is None:
-                self.rng(0)  # fixes the seed when none was given
-                seed = int(self._seed or 0)
-                # a name given twice (a weight: ["tpe", "random", "tpe"]) is one sampler
-                one = {m: _build(m, seed) for m in dict.fromkeys(self._names)}
-                self._members = [one[m] for m in self._names]
-            return self._members
+        members = self._members
+        if members is None:
+            # Two threads may both build: the members hold only their settings, so either
+            # list proposes the same.
+            self.rng(0)  # fixes the seed when none was given
+            seed = int(self._seed or 0)
+            # a name given twice (a weight: ["tpe", "random", "tpe"]) is one sampler
+            one = {m: _build(m, seed) for m in dict.fromkeys(self._names)}
+            members = self._members = [one[m] for m in self._names]
+        return members
 
 
 def _build(name: str, seed: int) -> Sampler:

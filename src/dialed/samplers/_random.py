@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialed.samplers._base import History, Sampler
+from dialed.history import History
+from dialed.samplers._base import Sampler
 from dialed.space import Space
 
 __all__ = ["RandomSampler"]

@@ -17,13 +17,13 @@ asked about, so workers in different processes agree without talking to one anot
 
 from __future__ import annotations
 
-import threading
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from dialed._util import derive_seed
-from dialed.samplers._base import History, Sampler
+from dialed.history import History, Memo
+from dialed.samplers._base import Sampler
 from dialed.space import Space
 
 __all__ = ["SobolSampler"]
@@ -39,13 +39,10 @@ class SobolSampler(Sampler):
     """
 
     name = "sobol"
-    _fresh_when_pickled: ClassVar[dict[str, Any]] = {"_engines": {}}
 
     def __init__(self, seed: int | None = None, scramble: bool = True) -> None:
         super().__init__(seed)
         self._scramble = bool(scramble)
-        self._engines: dict[tuple[int, int], Any] = {}  # scipy.stats.qmc.Sobol engines
-        self._lock = threading.Lock()
 
     @property
     def scramble(self) -> bool:
@@ -55,7 +52,7 @@ class SobolSampler(Sampler):
         d = len(space)
         if d == 0:
             return {}
-        point = self._point(d, number)
+        point = self._point(history.memo, d, number)
         if point is None:  # beyond what a Sobol' sequence holds: plain uniform draws
             params = {
                 name: self.suggest_one(history, name, dist, number, {})
@@ -68,18 +65,21 @@ class SobolSampler(Sampler):
             }
         return self.unseen(history, space, number, params)  # discrete cells recur in a sequence
 
-    def _point(self, d: int, number: int) -> np.ndarray | None:
-        """Point ``number`` of the sequence in dimension ``d``, shape ``(d,)``."""
+    def _point(self, memo: Memo, d: int, number: int) -> np.ndarray | None:
+        """Point ``number`` of the sequence in dimension ``d``, shape ``(d,)``.
+
+        The scipy engine, wound to a point, is kept in the history's memo between trials
+        (taken while in use, so that two callers never wind one engine).
+        """
         if self._seed is None:
             self._seed = derive_seed(0)
         if number < 0 or d > _MAXDIM:
             return None
-        key = (self._seed, d)
-        with self._lock:
-            engine = self._engines.get(key)
-            if engine is None:
-                engine = self._new_engine(d, self._seed)
-                self._engines[key] = engine
+        key = ("sobol", self._seed, d, self._scramble)
+        engine = memo.take(key)
+        if engine is None:
+            engine = self._new_engine(d, self._seed)
+        try:
             if number >= engine.maxn:
                 return None
             # Asked in order (n after n - 1) the engine only steps on; asked for an earlier
@@ -90,6 +90,8 @@ class SobolSampler(Sampler):
             if skip > 0:
                 engine.fast_forward(skip)
             point: np.ndarray = engine.random(1)[0]
+        finally:
+            memo.put(key, engine)
         return point
 
     def _new_engine(self, d: int, seed: int) -> Any:

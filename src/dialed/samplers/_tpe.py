@@ -51,26 +51,25 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from dialed.errors import ConfigError
-from dialed.samplers._base import GrowingRows, History, Sampler
+from dialed.history import History
+from dialed.metrics import crowding_distance, fronts
+from dialed.samplers._base import Sampler
 from dialed.samplers._mo_hypervolume import hypervolume_subset
 from dialed.samplers._tpe_parzen import (
     CONTINUOUS,
     Dim,
     Parzen,
     decode,
-    encode,
     enumerate_cells,
     repeats,
     snap_points,
 )
 from dialed.space import Distribution, Space
-from dialed.trial import TrialRecord
 
 __all__ = ["TPESampler"]
 
@@ -99,9 +98,6 @@ class TPESampler(Sampler):
     """
 
     name = "tpe"
-    _fresh_when_pickled: ClassVar[dict[str, Any]] = {
-        "_points": GrowingRows(), "_losses": GrowingRows(),
-    }
 
     def __init__(
         self,
@@ -120,9 +116,6 @@ class TPESampler(Sampler):
         self._gamma = _check_positive("gamma", gamma, upper=1.0)
         self._prior_weight = _check_positive("prior_weight", prior_weight)
         self._constant_liar = _check_bool("constant_liar", constant_liar)
-        # kept between suggestions: the trials' points and the complete trials' losses
-        self._points = GrowingRows()
-        self._losses = GrowingRows()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -145,9 +138,8 @@ class TPESampler(Sampler):
             return fixed
         dists = [space[name] for name in names]
         dims = [Dim.of(dist) for dist in dists]
-        x_all = self._points.rows((tuple(names), tuple(dists)), history.trials,
-                                  lambda trials: encode(trials, names, dists, dims))
-        obs = _Observations.of(history, self._constant_liar, self._losses)
+        x_all = history.points(names, space=space)
+        obs = _Observations.of(history, self._constant_liar)
         x_obs = x_all[obs.rows]
 
         proposals = [
@@ -173,8 +165,8 @@ class TPESampler(Sampler):
         if distribution.single:
             return distribution.from_unit(0.5)
         dim = Dim.of(distribution)
-        obs = _Observations.of(history, self._constant_liar, self._losses)
-        x_obs = encode([history.trials[i] for i in obs.rows], [name], [distribution], [dim])
+        obs = _Observations.of(history, self._constant_liar)
+        x_obs = history.points([name], obs.rows, space=Space({name: distribution}))
         proposal = self._propose_group(obs, x_obs, np.array([0]), [dim], number, name)
         return decode(distribution, dim, float(proposal.candidates[0, 0]))
 
@@ -266,56 +258,34 @@ class _Observations:
     losses: np.ndarray  # (n, n_objectives), +inf where not complete
 
     @classmethod
-    def of(
-        cls, history: History, constant_liar: bool, kept: GrowingRows | None = None
-    ) -> _Observations:
-        """The observations of ``history``; ``kept`` holds the complete trials' losses and
-        numbers between calls (the sampler's own)."""
-        kept = GrowingRows() if kept is None else kept
-        complete, pruned = history.complete, history.pruned
-        running = history.running if constant_liar else ()
-        ordered = (*complete, *pruned, *running)
-        n = len(ordered)
-        if n == len(history.trials) and not pruned and not running:
-            rows = np.arange(n)  # every trial complete: the rows are the trials
-        else:
-            where = dict(zip(map(id, history.trials), range(len(history.trials)), strict=True))
-            rows = np.fromiter(map(where.__getitem__, map(id, ordered)), dtype=int, count=n)
-        n_obj = len(history.metrics.objectives)
-        losses = np.full((len(ordered), n_obj), np.inf)
-        number = np.empty(n)
-        violation = np.zeros(len(complete))
-        if complete:
-            # each row: the losses, then the trial number
-            rows_of_complete = kept.rows(history.metrics, complete, lambda trials: np.column_stack([
-                np.nan_to_num(_losses(history, trials), nan=np.inf, posinf=np.inf),
-                _numbers(trials),
-            ]))
-            losses[: len(complete)] = rows_of_complete[:, :-1]
-            number[: len(complete)] = rows_of_complete[:, -1]
-            if history.metrics.constraints:
-                violation = np.nan_to_num(history.violations(complete), nan=np.inf)
-        number[len(complete):] = _numbers((*pruned, *running))
+    def of(cls, history: History, constant_liar: bool) -> _Observations:
+        """The observations of ``history``, from the rows the history derived once per trial."""
+        rows_of = history.rows
+        complete, pruned = history.complete_rows, history.pruned_rows
+        running = history.running_rows if constant_liar else np.zeros(0, dtype=int)
+        rows = np.concatenate([complete, pruned, running])
+        n, n_c = len(rows), len(complete)
+        losses = np.full((n, len(history.metrics.objectives)), np.inf)
+        losses[:n_c] = np.nan_to_num(rows_of.losses[complete], nan=np.inf, posinf=np.inf)
+        number = rows_of.number[rows].astype(float)
+        violation = np.zeros(n_c)
+        if history.metrics.constraints:
+            violation = np.nan_to_num(rows_of.violation[complete], nan=np.inf)
         feasible = violation <= 0.0
-        primary = history.metrics.primary
         # A pruned trial ranks by how far it got, then by its last intermediate value.
-        steps = np.full(len(pruned), -np.inf)
-        last = np.full(len(pruned), np.inf)
-        for i, t in enumerate(pruned):
-            step = t.last_step
-            if step is not None:
-                steps[i], last[i] = step, primary.loss(t.intermediate[step])
+        steps = np.nan_to_num(rows_of.last_step[pruned], nan=-np.inf)
+        last = rows_of.last_loss[pruned]
         kind = np.concatenate([
             np.where(feasible, _FEASIBLE, _INFEASIBLE),
             np.full(len(pruned), _PRUNED),
             np.full(len(running), _RUNNING),
         ]).astype(int)
         key = np.concatenate([
-            np.where(feasible, losses[: len(complete), 0], violation),
+            np.where(feasible, losses[:n_c, 0], violation),
             -steps.astype(float),
             np.zeros(len(running)),
         ])
-        key2 = np.concatenate([np.zeros(len(complete)), last, np.zeros(len(running))])
+        key2 = np.concatenate([np.zeros(n_c), last, np.zeros(len(running))])
         return cls(
             rows=rows,
             kind=kind,
@@ -347,24 +317,6 @@ class _Observations:
         return mask
 
 
-def _numbers(trials: Sequence[TrialRecord]) -> np.ndarray:
-    return np.fromiter(map(attrgetter("number"), trials), dtype=float, count=len(trials))
-
-
-def _losses(history: History, complete: Sequence[TrialRecord]) -> np.ndarray:
-    """``history.losses(complete)``, one array per objective when each loss is a sign flip."""
-    objectives = history.metrics.objectives
-    signs = [m.loss(1.0) for m in objectives]
-    if any(m.loss(0.0) != 0.0 or abs(sign) != 1.0 for m, sign in zip(objectives, signs,
-                                                                     strict=True)):
-        return history.losses(complete)
-    metrics = [t.metrics for t in complete]
-    out = np.empty((len(complete), len(objectives)))
-    for j, (m, sign) in enumerate(zip(objectives, signs, strict=True)):
-        out[:, j] = sign * np.fromiter(map(itemgetter(m.name), metrics), float, len(metrics))
-    return out
-
-
 def _pareto_best(losses: np.ndarray, n: int) -> np.ndarray:
     """Indices of ``n`` rows of ``losses`` chosen front by front (non-dominated sorting).
 
@@ -374,62 +326,19 @@ def _pareto_best(losses: np.ndarray, n: int) -> np.ndarray:
     the rows of largest crowding distance instead (Deb et al., NSGA-II), which costs
     milliseconds where the selection would cost seconds.
     """
-    remaining = np.ones(len(losses), dtype=bool)
     chosen: list[np.ndarray] = []
     n_chosen = 0
-    while n_chosen < n and remaining.any():
-        idx = np.flatnonzero(remaining)
-        front = idx[np.sort(_front(losses[idx]))]
+    for front in fronts(losses, enough=n):
         if n_chosen + len(front) > n:
             k = n - n_chosen
             if losses.shape[1] == 2 or len(front) * k <= _MAX_SUBSET_WORK:
                 front = np.sort(front[hypervolume_subset(losses[front], k)])
             else:
-                crowd = _crowding(losses[front])
+                crowd = crowding_distance(losses[front])
                 front = np.sort(front[np.lexsort((front, -crowd))[:k]])
         chosen.append(front)
         n_chosen += len(front)
-        remaining[front] = False
     return np.concatenate(chosen) if chosen else np.zeros(0, dtype=int)
-
-
-def _front(losses: np.ndarray, block: int = 256) -> np.ndarray:
-    """Indices of the rows of ``losses`` that no other row dominates (all <=, one <).
-
-    Rows go in lexicographic order, in blocks: a row can only be dominated by one before it or
-    beside it in its block, and then (dominance being transitive) by a member of the front found
-    so far or by a block-mate; so each block is compared with the front and with itself only.
-    """
-    order = np.lexsort(losses.T[::-1])
-    front = np.zeros(0, dtype=int)
-    for start in range(0, len(order), block):
-        idx = order[start:start + block]
-        points = losses[idx]
-        keep = ~_dominated_by(losses[front], points) & ~_dominated_by(points, points)
-        front = np.concatenate([front, idx[keep]])
-    return front
-
-
-def _dominated_by(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Whether some row of ``a`` dominates each row of ``b``, shape ``(len(b),)``."""
-    if len(a) == 0:
-        return np.zeros(len(b), dtype=bool)
-    x, y = a[:, None, :], b[None, :, :]
-    dominates = np.all(x <= y, axis=2) & np.any(x < y, axis=2)  # (len(a), len(b))
-    return np.asarray(dominates.any(axis=0), dtype=bool)
-
-
-def _crowding(losses: np.ndarray) -> np.ndarray:
-    n, m = losses.shape
-    crowd = np.zeros(n)
-    for k in range(m):
-        order = np.argsort(losses[:, k], kind="stable")
-        v = losses[order, k]
-        span = v[-1] - v[0]
-        crowd[order[[0, -1]]] = np.inf
-        if n > 2 and np.isfinite(span) and span > 0:
-            crowd[order[1:-1]] += (v[2:] - v[:-2]) / span
-    return crowd
 
 
 def _weights(numbers: np.ndarray) -> np.ndarray:

@@ -16,25 +16,20 @@ Gaussian mass of the slice and a draw is moved to its value; a categorical is it
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from dialed.errors import SpaceError
 from dialed.space import (
     CategoricalDistribution,
     Distribution,
-    FloatDistribution,
     IntDistribution,
 )
-from dialed.trial import TrialRecord
 
 __all__ = [
     "CATEGORICAL",
@@ -43,7 +38,6 @@ __all__ = [
     "Dim",
     "Parzen",
     "decode",
-    "encode",
     "enumerate_cells",
     "repeats",
     "snap_points",
@@ -65,7 +59,6 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 # Kinds of parameter on the unit cube.
 CONTINUOUS, DISCRETE, CATEGORICAL = 0, 1, 2
-_MISSING = object()
 
 
 # -- the unit cube -------------------------------------------------------------------------
@@ -122,89 +115,6 @@ class Dim:
     def _log_unit(self, v: np.ndarray) -> np.ndarray:
         lo, hi = self.log_range or (0.0, 1.0)
         return _clip((np.log(v) - lo) / (hi - lo), 0.0, 1.0)
-
-
-def encode(
-    trials: Sequence[TrialRecord],
-    names: Sequence[str],
-    dists: Sequence[Distribution],
-    dims: Sequence[Dim],
-) -> np.ndarray:
-    """Trials' parameters as points, shape ``(len(trials), len(names))``; NaN = absent.
-
-    Agrees with :meth:`Space.encode` (categoricals give their index instead), one array per
-    parameter instead of one call per value.
-    """
-    out = np.full((len(trials), len(names)), np.nan)
-    params = [t.params for t in trials]
-    numeric = [j for j, dist in enumerate(dists) if not isinstance(dist, CategoricalDistribution)]
-    raw = None
-    if len(numeric) > 1 and params:
-        try:  # the common case: every trial has every numeric parameter; one pass for all
-            raw = np.array(list(map(itemgetter(*(names[j] for j in numeric)), params)), float)
-        except (KeyError, TypeError, ValueError):
-            raw = None
-    for j, (name, dist, dim) in enumerate(zip(names, dists, dims, strict=True)):
-        if raw is not None and j in numeric and not isinstance(dist, CategoricalDistribution):
-            out[:, j] = _to_unit(dist, dim, raw[:, numeric.index(j)])
-            continue
-        try:  # the common case: every trial has the parameter
-            kept = list(map(itemgetter(name), params))
-            present = np.ones(len(params), dtype=bool)
-        except KeyError:
-            values = [p.get(name, _MISSING) for p in params]
-            present = np.array([v is not _MISSING for v in values], dtype=bool)
-            kept = [v for v in values if v is not _MISSING]
-        if not kept:
-            continue
-        if isinstance(dist, CategoricalDistribution):
-            out[present, j] = _category_indices(dist, kept)
-        else:
-            out[present, j] = _to_unit(dist, dim, _as_floats(kept))
-    return out
-
-
-def _as_floats(values: list[Any]) -> np.ndarray:
-    try:
-        return np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        out = np.full(len(values), np.nan)
-        for i, v in enumerate(values):
-            with contextlib.suppress(TypeError, ValueError):
-                out[i] = float(v)
-        return out
-
-
-def _category_indices(dist: CategoricalDistribution, values: list[Any]) -> np.ndarray:
-    lookup: dict[tuple[type, Any], int] = {}
-    for i, c in enumerate(dist.choices):
-        with contextlib.suppress(TypeError):  # a list or a dict: found through dist.index
-            lookup.setdefault((type(c), c), i)
-    out = np.empty(len(values))
-    for i, v in enumerate(values):
-        try:
-            out[i] = lookup[(type(v), v)]
-        except (KeyError, TypeError):
-            try:
-                out[i] = dist.index(v)
-            except (SpaceError, TypeError, ValueError):
-                out[i] = np.nan
-    return out
-
-
-def _to_unit(dist: FloatDistribution | IntDistribution, dim: Dim, v: np.ndarray) -> np.ndarray:
-    """:meth:`to_unit` of many values at once (discrete values land on their exact point)."""
-    if dim.kind == DISCRETE:
-        if dim.log_range is not None:
-            return dim._log_unit(_clip(np.round(v), dist.low, dist.high))
-        step = float(dist.step if dist.step is not None else 1.0)
-        i = _clip(np.round((v - dist.low) / step), 0, dim.size - 1)
-        return (i + 0.5) / dim.size
-    if dist.log:
-        lo, hi = math.log(dist.low), math.log(dist.high)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _clip((np.log(v) - lo) / (hi - lo), 0.0, 1.0)
-    return _clip((v - dist.low) / (dist.high - dist.low), 0.0, 1.0)
 
 
 def snap_points(u: np.ndarray, dims: Sequence[Dim]) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialed.errors import StorageError
-from dialed.storage._base import SCHEMA_VERSION, Storage, StudyRecord, StudySummary
+from dialed.storage._base import SCHEMA_VERSION, Storage, StudyRecord, StudySummary, TrialsSince
 from dialed.storage._memory import MemoryStorage
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Storage",
     "StudyRecord",
     "StudySummary",
+    "TrialsSince",
     "open_storage",
     "redact_url",
 ]

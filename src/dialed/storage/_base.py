@@ -27,7 +27,7 @@ from typing import Any
 
 from dialed.trial import TrialRecord, TrialState
 
-__all__ = ["SCHEMA_VERSION", "Storage", "StudyRecord", "StudySummary"]
+__all__ = ["SCHEMA_VERSION", "Storage", "StudyRecord", "StudySummary", "TrialsSince"]
 
 #: Bumped whenever the stored layout changes; a newer database refuses to open in an older dialed.
 SCHEMA_VERSION = 1
@@ -58,6 +58,21 @@ class StudySummary:
     @property
     def n_trials(self) -> int:
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class TrialsSince:
+    """What an incremental reader of a study's trials learns in one read (one snapshot).
+
+    ``trials``: the trials with an id at or above the reader's bound that are not waiting, by
+    number. ``frontier``: the lowest id of a waiting or running trial of the study, or one past
+    its highest id when none is (None when it has no trial): every trial below it is finished,
+    so a reader that has read from ``frontier`` on before holds every finished trial below it,
+    and reads from ``frontier`` next time.
+    """
+
+    trials: list[TrialRecord]
+    frontier: int | None
 
 
 class Storage(abc.ABC):
@@ -233,6 +248,11 @@ class Storage(abc.ABC):
         min_trial_id: int | None = None,
     ) -> list[TrialRecord]:
         """Trials of the study ordered by number, optionally only some states / ids >= a bound."""
+
+    @abc.abstractmethod
+    def trials_since(self, study_id: int, trial_id: int | None) -> TrialsSince:
+        """The study's trials with id >= ``trial_id`` (all when None) that are not waiting, and
+        the frontier below which every trial is finished, read in one snapshot."""
 
     @abc.abstractmethod
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:

@@ -7,10 +7,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from dialed._util import check_name, clean_text
 from dialed.errors import SpaceError, StorageError
 from dialed.space import compatible, distribution_from_dict
 
-__all__ = ["check_direction", "check_metrics", "json_copy", "merge_space"]
+__all__ = ["check_direction", "check_metrics", "check_name", "clean_text", "json_copy",
+           "merge_space"]
 
 
 def check_direction(direction: str) -> None:
@@ -28,6 +30,7 @@ def json_copy(value: Any) -> Any:
 
 def check_metrics(metrics: Mapping[str, float] | None) -> None:
     for name, v in (metrics or {}).items():
+        check_name("metric name", name)
         if not isinstance(v, (int, float)) or not math.isfinite(v):
             raise StorageError(f"metric {name!r} must be a finite number to be stored, got {v!r}")
 
@@ -41,6 +44,7 @@ def merge_space(
     """
     updates: dict[str, dict[str, Any]] = {}
     for name, spec in distributions.items():
+        check_name("parameter name", name, SpaceError)
         new = distribution_from_dict(name, spec)
         have = space.get(name)
         if have is None:

@@ -17,8 +17,8 @@ from dialed.errors import (
     StudyNotFoundError,
     TrialStateError,
 )
-from dialed.storage._base import Storage, StudyRecord, StudySummary
-from dialed.storage._common import check_direction
+from dialed.storage._base import Storage, StudyRecord, StudySummary, TrialsSince
+from dialed.storage._common import check_direction, check_name, clean_text
 from dialed.storage._common import check_metrics as _check_metrics
 from dialed.storage._common import json_copy as _json_copy
 from dialed.storage._common import merge_space as _merge_space
@@ -39,6 +39,8 @@ class MemoryStorage(Storage):
         self._by_study: dict[int, list[int]] = {}
         # waiting trials per study, oldest first: a claim does not scan the whole study
         self._waiting: dict[int, deque[int]] = {}
+        # how many of a study's first trials are known finished (finished trials stay so)
+        self._finished_prefix: dict[int, int] = {}
         self._next_study = 1
         self._next_trial = 1
 
@@ -51,6 +53,9 @@ class MemoryStorage(Storage):
         seed: int,
         attrs: Mapping[str, Any] | None = None,
     ) -> StudyRecord:
+        check_name("study name", name)
+        for metric in metrics:
+            check_name("metric name", metric)
         with self._lock:
             if any(s.name == name for s in self._studies.values()):
                 raise DuplicateStudyError(
@@ -111,14 +116,17 @@ class MemoryStorage(Storage):
             for tid in self._by_study.pop(sid):
                 del self._trials[tid]
             del self._waiting[sid]
+            self._finished_prefix.pop(sid, None)
             del self._studies[sid], self._attrs[sid], self._spaces[sid]
 
     def set_study_attr(self, study_id: int, key: str, value: Any) -> None:
+        check_name("attribute name", key)
         with self._lock:
             self._study(study_id)
             self._attrs[study_id][key] = _json_copy(value)
 
     def set_study_attr_if_absent(self, study_id: int, key: str, value: Any) -> bool:
+        check_name("attribute name", key)
         with self._lock:
             self._study(study_id)
             if key in self._attrs[study_id]:
@@ -300,6 +308,7 @@ class MemoryStorage(Storage):
         if not state.finished:
             raise TrialStateError(f"a trial finishes as complete, pruned or failed, not {state}")
         _check_metrics(metrics)
+        error = None if error is None else clean_text(str(error))
         with self._lock:
             rec = self._running(trial_id)
             new = replace(
@@ -321,6 +330,7 @@ class MemoryStorage(Storage):
     def fail_stale_trial(
         self, trial_id: int, *, reason: str, retry: bool, max_retries: int
     ) -> TrialRecord | None:
+        reason = clean_text(reason)
         with self._lock:
             rec = self._get(trial_id)
             if rec.state != TrialState.RUNNING:
@@ -372,6 +382,17 @@ class MemoryStorage(Storage):
                 and (min_trial_id is None or t >= min_trial_id)
             ]
 
+    def trials_since(self, study_id: int, trial_id: int | None) -> TrialsSince:
+        with self._lock:
+            trials = self.get_trials(study_id, states=_NOT_WAITING, min_trial_id=trial_id)
+            ids = self._by_study[study_id]
+            k = self._finished_prefix.get(study_id, 0)
+            while k < len(ids) and self._trials[ids[k]].state.finished:
+                k += 1
+            self._finished_prefix[study_id] = k
+            frontier = ids[k] if k < len(ids) else (ids[-1] + 1 if ids else None)
+            return TrialsSince(trials, frontier)
+
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
         return len(self.get_trials(study_id, states=states))
 
@@ -387,6 +408,9 @@ class MemoryStorage(Storage):
                 if best is None or sign * v < sign * best.metrics[metric]:
                     best = rec
             return best
+
+
+_NOT_WAITING = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
 
 
 def _snapshot(rec: TrialRecord) -> TrialRecord:

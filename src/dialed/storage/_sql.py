@@ -37,8 +37,8 @@ import sqlalchemy as sa
 
 from dialed._util import derive_seed, now
 from dialed.errors import StorageError, TrialStateError
-from dialed.storage._base import Storage, StudyRecord, StudySummary
-from dialed.storage._common import check_direction
+from dialed.storage._base import Storage, StudyRecord, StudySummary, TrialsSince
+from dialed.storage._common import check_direction, check_name, clean_text
 from dialed.storage._common import check_metrics as _check_metrics
 from dialed.storage._common import json_copy as _json_copy
 from dialed.storage._common import merge_space as _merge_space
@@ -79,6 +79,7 @@ from dialed.storage._sql_rows import (
     space_of,
     state_values,
     touch_running,
+    unfinished_frontier,
     update_trial,
 )
 from dialed.trial import TrialRecord, TrialState
@@ -113,6 +114,9 @@ class SQLStorage(Storage):
         seed: int,
         attrs: Mapping[str, Any] | None = None,
     ) -> StudyRecord:
+        check_name("study name", name)
+        for metric in metrics:
+            check_name("metric name", metric)
         attrs_json = {k: dump_json(v) for k, v in _json_copy(dict(attrs or {})).items()}
         metrics_json = json.dumps(dict(metrics))
 
@@ -199,6 +203,7 @@ class SQLStorage(Storage):
         self._db.run(txn)
 
     def set_study_attr(self, study_id: int, key: str, value: Any) -> None:
+        check_name("attribute name", key)
         text = dump_json(value)
 
         def txn(conn: sa.Connection) -> None:
@@ -212,6 +217,7 @@ class SQLStorage(Storage):
         self._db.run(txn)
 
     def set_study_attr_if_absent(self, study_id: int, key: str, value: Any) -> bool:
+        check_name("attribute name", key)
         text = dump_json(value)
 
         def txn(conn: sa.Connection) -> bool:
@@ -418,6 +424,7 @@ class SQLStorage(Storage):
         if not state.finished:
             raise TrialStateError(f"a trial finishes as complete, pruned or failed, not {state}")
         _check_metrics(metrics)
+        error = None if error is None else clean_text(str(error))
         values = {name: float(v) for name, v in (metrics or {}).items()}
         merges = json_merges(params=params, user_attrs=user_attrs, system_attrs=system_attrs)
 
@@ -442,6 +449,7 @@ class SQLStorage(Storage):
     def fail_stale_trial(
         self, trial_id: int, *, reason: str, retry: bool, max_retries: int
     ) -> TrialRecord | None:
+        reason = clean_text(reason)
         def txn(conn: sa.Connection) -> TrialRecord | None:
             try:
                 row = running_row(conn, trial_id)
@@ -509,6 +517,19 @@ class SQLStorage(Storage):
 
         return self._db.run(txn, write=False)
 
+    def trials_since(self, study_id: int, trial_id: int | None) -> TrialsSince:
+        where: dict[str, Any] = {"study": study_id, "states": _NOT_WAITING}
+        if trial_id is not None:
+            where["min_trial_id"] = trial_id
+
+        def txn(conn: sa.Connection) -> TrialsSince:
+            frontier = unfinished_frontier(conn, study_id)  # the same snapshot as the trials
+            if frontier is None:
+                require_study(conn, study_id)
+            return TrialsSince(load_trials(conn, where), frontier)
+
+        return self._db.run(txn, write=False)
+
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
         values = None if states is None else state_values(states)
 
@@ -541,3 +562,7 @@ class SQLStorage(Storage):
         return self._db.run(txn, write=False)
 
 
+#: What an incremental reader of trials reads: every state but waiting.
+_NOT_WAITING = state_values(
+    (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
+)

@@ -28,9 +28,11 @@ from dialed.storage._schema import (
 from dialed.trial import TrialRecord, TrialState
 
 __all__ = [
+    "FIRST_IN_STATE",
     "FIRST_WAITING",
     "INSERT_METRICS",
     "INSERT_TRIAL",
+    "LAST_TRIAL_ID",
     "LOCK_STUDY",
     "MAX_NUMBER",
     "METRIC_TRIAL",
@@ -62,6 +64,7 @@ __all__ = [
     "state_values",
     "touch_running",
     "trial_queries",
+    "unfinished_frontier",
     "update_trial",
     "where_params",
 ]
@@ -166,6 +169,18 @@ def next_number(conn: sa.Connection, study_id: int) -> int:
     return 0 if top is None else int(top) + 1
 
 
+def unfinished_frontier(conn: sa.Connection, study_id: int) -> int | None:
+    """The lowest id of a waiting or running trial, else one past the highest id (None: no
+    trial). Trial ids rise with numbers within a study, so each state's first is its lowest."""
+    first = [conn.execute(FIRST_IN_STATE, {"sid": study_id, "state": s}).scalar()
+             for s in (WAITING, RUNNING)]
+    unfinished = [int(i) for i in first if i is not None]
+    if unfinished:
+        return min(unfinished)
+    last = conn.execute(LAST_TRIAL_ID, {"sid": study_id}).scalar()
+    return None if last is None else int(last) + 1
+
+
 def count_rows(conn: sa.Connection, study_id: int, states: list[str] | None) -> int:
     query = sa.select(sa.func.count()).select_from(trials).where(trials.c.study_id == study_id)
     if states is not None:
@@ -257,6 +272,14 @@ FIRST_WAITING = (sa.select(trials)
                   .order_by(trials.c.number)
                   .limit(1)
                   .with_for_update(skip_locked=True, key_share=True))
+#: The lowest-numbered trial of a study in one state (a walk down the (study, state, number) index).
+FIRST_IN_STATE = (sa.select(trials.c.trial_id)
+                  .where(trials.c.study_id == sa.bindparam("sid"),
+                         trials.c.state == sa.bindparam("state"))
+                  .order_by(trials.c.number)
+                  .limit(1))
+LAST_TRIAL_ID = (sa.select(sa.func.max(trials.c.trial_id))
+                 .where(trials.c.study_id == sa.bindparam("sid")))
 TRIAL_ROW_LOCKED = (sa.select(trials).where(trials.c.trial_id == sa.bindparam("tid"))
                      .with_for_update(key_share=True))
 #: SET whichever columns the parameters name.

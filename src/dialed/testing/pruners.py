@@ -34,9 +34,9 @@ import numpy as np
 import pytest
 
 from dialed.errors import ConfigError
+from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners import Pruner, Resource, make_pruner
-from dialed.samplers import History
 from dialed.space import Space
 from dialed.trial import TrialRecord, TrialState
 

@@ -29,8 +29,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers import History, Sampler
+from dialed.samplers import Sampler
 from dialed.space import (
     CategoricalDistribution,
     Distribution,

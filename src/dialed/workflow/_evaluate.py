@@ -17,12 +17,12 @@ running the step again runs them and enqueues nothing twice.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dialed.errors import WorkflowError
-from dialed.samplers import History, Sampler
+from dialed.history import History, config_key
+from dialed.samplers import Sampler
 from dialed.space import Distribution, Space
 from dialed.study import Study
 from dialed.trial import Trial, TrialRecord, TrialState
@@ -34,7 +34,6 @@ __all__ = [
     "DeclaredFirst",
     "FixedSampler",
     "evaluate",
-    "params_key",
     "step_trials",
 ]
 
@@ -46,18 +45,6 @@ STEP = "step"
 REPEAT = "repeat"
 
 Objective = Callable[[Trial], Any]
-
-
-def params_key(params: Mapping[str, Any]) -> str:
-    """A canonical text for a configuration: equal configurations, equal keys (1 == 1.0)."""
-    return json.dumps({k: _number(v) for k, v in params.items()}, sort_keys=True,
-                      separators=(",", ":"), default=str)
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return value
-    return float(value)
 
 
 class FixedSampler(Sampler):
@@ -115,7 +102,7 @@ def evaluate(
     """
     if not configs:
         return []
-    keys = [params_key(c) for c in configs]
+    keys = [config_key(c) for c in configs]
     if len(set(keys)) != len(keys):
         raise WorkflowError(f"{step}: the configurations to evaluate are not distinct")
     for k in range(repeats):  # repeat k of every configuration, then k + 1: balanced on a crash
@@ -137,7 +124,7 @@ def evaluate(
     records = step_trials(study, step)
     out: list[list[TrialRecord]] = []
     for key, config in zip(keys, configs, strict=True):
-        mine = [t for t in records if params_key(_named(t.params, config)) == key]
+        mine = [t for t in records if config_key(_named(t.params, config)) == key]
         done = [t for t in mine if t.state == TrialState.COMPLETE]
         if not done:
             failed = [t for t in mine if t.state == TrialState.FAILED and t.error]

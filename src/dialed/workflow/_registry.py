@@ -23,10 +23,10 @@ import yaml
 
 from dialed._util import now
 from dialed.errors import ConfigError, DuplicateStudyError, StudyNotFoundError, WorkflowError
+from dialed.history import config_key
 from dialed.storage import Storage, open_storage
 from dialed.study import Study, load_study
 from dialed.workflow._data import DataCheck, Fingerprint, fingerprint_pair
-from dialed.workflow._evaluate import params_key
 from dialed.workflow._workflow import DATA_KEY, Workflow
 
 __all__ = ["REGISTRY_STUDY", "Registry", "Version", "diff_params", "registry", "render"]
@@ -71,7 +71,7 @@ def diff_params(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, tup
     out = {}
     for k in list(old) + [k for k in new if k not in old]:
         a, b = old.get(k), new.get(k)
-        if k not in old or k not in new or params_key({k: a}) != params_key({k: b}):
+        if k not in old or k not in new or config_key({k: a}) != config_key({k: b}):
             out[k] = (a, b)
     return out
 
@@ -195,7 +195,7 @@ class Registry:
         source, params, trial_no, metrics, confirmed = _chosen(handle, wf, trial)
         test = None
         for v in reversed(wf.verifications()):
-            if v.status == "done" and params_key(v.params) == params_key(params):
+            if v.status == "done" and config_key(v.params) == config_key(params):
                 test = {"metrics": v.test, "gap": v.gap, "flagged": v.flagged,
                         "forced": v.forced, "number": v.number}
                 break
@@ -256,12 +256,12 @@ def _chosen(
     """(source, params, trial number, metrics, confirmed interval) of what to promote."""
     metric = study.metrics.primary
     confirmed_evals = {
-        params_key(c.evaluation.params): c for r in wf.confirmations() for c in r.candidates
+        config_key(c.evaluation.params): c for r in wf.confirmations() for c in r.candidates
     }
 
     def from_confirmed(params: Mapping[str, Any]) -> tuple[dict[str, float] | None,
                                                            dict[str, Any] | None]:
-        cand = confirmed_evals.get(params_key(params))
+        cand = confirmed_evals.get(config_key(params))
         if cand is None or metric.name not in cand.evaluation.values:
             return None, None
         ev = cand.evaluation

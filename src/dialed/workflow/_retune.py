@@ -12,11 +12,11 @@ from typing import Any
 
 from dialed._util import derive_seed, now
 from dialed.errors import ConfigError, StudyNotFoundError, WorkflowError
+from dialed.history import config_key
 from dialed.samplers import Sampler, make_sampler
 from dialed.storage import Storage
 from dialed.study import Study, create_study, load_study
 from dialed.workflow._data import Fingerprint
-from dialed.workflow._evaluate import params_key
 from dialed.workflow._file import record_data
 from dialed.workflow._plan import PLAN_KEY, Plan
 from dialed.workflow._registry import Registry
@@ -87,12 +87,12 @@ def retune(
     new.storage.set_study_attr(new.study_id, PLAN_KEY, plan.to_dict())
     if attrs.get(STUDY_FILE_ATTR) is not None:  # workers and confirm find the objective
         new.storage.set_study_attr(new.study_id, STUDY_FILE_ATTR, attrs[STUDY_FILE_ATTR])
-    skip = {params_key(current.params)}
+    skip = {config_key(current.params)}
     warm: list[dict[str, Any]] = []
     for params, _ in Workflow(old).top_configurations(top + 1) if top else []:
-        if params_key(params) not in skip and len(warm) < top:
+        if config_key(params) not in skip and len(warm) < top:
             warm.append(params)
-            skip.add(params_key(params))
+            skip.add(config_key(params))
     if warm:
         new.storage.enqueue_trials(new.study_id, warm, system_attrs={"warm_start": old.name})
     new.storage.set_study_attr(new.study_id, RETUNE_KEY, {

@@ -14,8 +14,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dialed.history import History
 from dialed.metrics import MetricSet
-from dialed.samplers import History, Sampler
+from dialed.samplers import Sampler
 from dialed.space import Distribution, Space
 from dialed.workflow._evaluate import ROLE
 
@@ -65,7 +66,7 @@ class StageSampler(Sampler):
             if (t.number >= self.first_number and not t.system_attrs.get(ROLE))
             or t.number in self.start_numbers
         )
-        return History(space=sub, metrics=history.metrics, trials=trials)
+        return history.view(trials, sub)
 
     # -- the Sampler interface -------------------------------------------------------------
     def bind_seed(self, study_seed: int) -> None:

@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any
 from dialed._util import derive_seed, now
 from dialed.analysis import gain, welch
 from dialed.errors import ConfigError, SpaceError, WorkflowError
+from dialed.history import config_key
 from dialed.metrics import Metric, Target
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
 from dialed.study import Study
 from dialed.trial import Trial, TrialRecord, TrialState
-from dialed.workflow._evaluate import ROLE, DeclaredFirst, evaluate, params_key
+from dialed.workflow._evaluate import ROLE, DeclaredFirst, evaluate
 from dialed.workflow._plan import PLAN_KEY, Plan, StagePlan, check_repeats, parse_targets
 from dialed.workflow._records import (
     Candidate,
@@ -172,7 +173,7 @@ class Workflow:
 
     def _save_plan(self, plan: Plan, stored: Plan) -> None:
         if (stored.baseline is not None and plan.baseline is not None
-                and params_key(stored.baseline) != params_key(plan.baseline)
+                and config_key(stored.baseline) != config_key(plan.baseline)
                 and self._attr(BASELINE_KEY) is not None):
             raise WorkflowError(
                 f"study {self.study.name!r} already evaluated the baseline {stored.baseline}; "
@@ -265,7 +266,7 @@ class Workflow:
 
     def _evaluate(self, step: str, role: str, configs: Sequence[Mapping[str, Any]],
                   repeats: int) -> list[Evaluation]:
-        digest = hashlib.sha1("|".join(params_key(c) for c in configs).encode()).hexdigest()[:10]
+        digest = hashlib.sha1("|".join(config_key(c) for c in configs).encode()).hexdigest()[:10]
         groups = evaluate(self.study, self._objective(), step=step, role=role, configs=configs,
                           repeats=repeats, n_jobs=self.n_jobs, show_progress=self.show_progress,
                           once=f"{step}:{digest}")
@@ -443,7 +444,7 @@ class Workflow:
     def _evaluate_stage(self, index: int, rec: dict[str, Any], start: Evaluation,
                         metric: Metric) -> dict[str, Any]:
         cand_params = dict(rec["candidate"]["params"])
-        if params_key(cand_params) == params_key(start.params):
+        if config_key(cand_params) == config_key(start.params):
             rec = {**rec, "candidate_eval": None, "gain": None, "adopted": False,
                    "incumbent": start.to_dict(),
                    "note": "the best trial of the stage is the incumbent itself"}
@@ -472,12 +473,12 @@ class Workflow:
         """
         metric = self.metric
         base = self.plan.baseline
-        base_key = None if base is None else params_key(base)
+        base_key = None if base is None else config_key(base)
         groups: dict[str, list[TrialRecord]] = {}
         for t in self.study.get_trials([TrialState.COMPLETE]):
             if metric.name not in t.metrics or not self.study.metrics.feasible(t.metrics):
                 continue
-            groups.setdefault(params_key(t.params), []).append(t)
+            groups.setdefault(config_key(t.params), []).append(t)
         ranked = sorted(
             (k for k in groups if k != base_key),
             key=lambda k: (sum(metric.loss(t.metrics[metric.name]) for t in groups[k])
