@@ -143,7 +143,7 @@ def test_values_from_a_sequence() -> None:
         ({"loss": None}, r"metric 'loss' is not a number: None"),
         ({"loss": True}, r"metric 'loss' is not a number: True"),
         ({"loss": [0.1]}, r"metric 'loss' is not a number"),
-        ({1: 0.5}, "metric names must be strings, got 1"),
+        ({1: 0.5}, "metric name must be a non-empty string, got 1"),
         ("0.1", r"must return a number or a mapping .*\{'loss': 0.12\}.*got str"),
         (None, "must return a number or a mapping .* got NoneType"),
         (True, "got bool"),

@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
-from dialed import analysis, pruners, samplers, storage, workflow
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from dialed import pruners, samplers, storage
 from dialed._version import __version__
-from dialed.analysis.tradeoff import recommend
 from dialed.errors import (
     ConfigError,
     DialedError,
@@ -37,7 +39,35 @@ from dialed.space import (
 )
 from dialed.study import Study, create_study, delete_study, list_studies, load_study
 from dialed.trial import Trial, TrialRecord, TrialState
-from dialed.workflow import Fingerprint, Workflow, fingerprint, registry, retune, summarize
+
+if TYPE_CHECKING:
+    from dialed import analysis, workflow
+    from dialed.analysis.tradeoff import recommend
+    from dialed.workflow import Fingerprint, Workflow, fingerprint, registry, retune, summarize
+
+#: Names imported when first used: the analysis and the workflow bring in SciPy's statistics,
+#: which ``import dialed`` does not pay for (a study needs neither).
+_LAZY = {
+    "analysis": ("dialed.analysis", None),
+    "workflow": ("dialed.workflow", None),
+    "recommend": ("dialed.analysis.tradeoff", "recommend"),
+    "Fingerprint": ("dialed.workflow", "Fingerprint"),
+    "Workflow": ("dialed.workflow", "Workflow"),
+    "fingerprint": ("dialed.workflow", "fingerprint"),
+    "registry": ("dialed.workflow", "registry"),
+    "retune": ("dialed.workflow", "retune"),
+    "summarize": ("dialed.workflow", "summarize"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    found = _LAZY.get(name)
+    if found is None:
+        raise AttributeError(f"module 'dialed' has no attribute {name!r}")
+    module = importlib.import_module(found[0])
+    value = module if found[1] is None else getattr(module, found[1])
+    globals()[name] = value
+    return value
 
 __all__ = [
     "CategoricalDistribution",

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_name", "clean_text", "derive_seed", "environment", "new_seed", "now",
-           "worker_id"]
+__all__ = ["check_name", "clean_text", "derive_seed", "environment", "install_hint", "new_seed",
+           "now", "worker_id"]
 
 #: Characters no name may hold: C0 and C1 controls (NUL, tab, newline ...) and lone surrogates.
 #: PostgreSQL refuses NUL in text, SQLite's driver cannot encode a surrogate, and a study must
@@ -50,6 +50,11 @@ def clean_text(text: str) -> str:
     except UnicodeEncodeError:
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+def install_hint(extra: str) -> str:
+    """How to install an extra: dialed is installed from its checkout, not a package index."""
+    return f"pip install -e '.[{extra}]' in the dialed checkout"
 
 
 def now() -> float:

@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import yaml
 
 from dialed._util import check_name
 from dialed.errors import SpaceError
@@ -585,10 +584,14 @@ class Space(Mapping[str, Distribution]):
         return cls(data)
 
     def to_yaml(self) -> str:
+        import yaml
+
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     @classmethod
     def from_yaml(cls, text: str) -> Space:
+        import yaml
+
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dialed._util import new_seed, now
+from dialed._util import install_hint, new_seed, now
 from dialed.errors import ConfigError, NoTrialsError, StorageError, StudyNotFoundError
 from dialed.execution import (
     Settings,
@@ -281,12 +281,12 @@ class Study:
 
     # -- export ----------------------------------------------------------------------------
     def trials_dataframe(self) -> Any:
-        """The trials as a pandas DataFrame (needs pandas: pip install 'dialed[pandas]')."""
+        """The trials as a pandas DataFrame (needs the pandas extra)."""
         try:
             import pandas as pd
         except ImportError:
             raise ConfigError(
-                "trials_dataframe() needs pandas: pip install 'dialed[pandas]' "
+                f"trials_dataframe() needs pandas: {install_hint('pandas')} "
                 "(or use export(path, format='csv'))"
             ) from None
         return pd.DataFrame(flatten_trials(self.trials))
@@ -488,7 +488,8 @@ def load_study(
     ctx = StudyContext(store, record.study_id, record.name, metric_set,
                        record.seed, sampler_obj, pruner_obj, settings, resource_obj)
     study = Study(ctx)
-    study.fail_stale_trials()
+    if not store.read_only:  # a read-only file is read as it is
+        study.fail_stale_trials()
     return study
 
 

@@ -198,5 +198,5 @@ def test_too_few_trials_is_a_clear_error() -> None:
 def test_missing_scikit_learn_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     space = Space({"x": {"type": "float", "low": 0.0, "high": 1.0}})
     monkeypatch.setitem(sys.modules, "sklearn.ensemble", None)
-    with pytest.raises(ConfigError, match=r"dialed\[sklearn\]"):
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[sklearn\]'"):
         param_importance(_trials(space, lambda p: p["x"], 10), space, "loss")

@@ -160,3 +160,23 @@ def test_a_study_without_trials_has_a_report_too(tmp_path: Path) -> None:
     assert data is not None
     payload = json.loads(data.group(1))
     assert payload["plots"]["order"] == [] and payload["table"]["rows"] == []
+
+
+@pytest.mark.parametrize("command", [["report", "demo", "-o", "out.html"], ["dashboard"]])
+def test_without_the_dashboard_extra_one_line_names_it(tmp_path: Path, command: list[str]) -> None:
+    """With the dashboard extra missing (its modules made unimportable), ``dialed report`` and
+    ``dialed dashboard`` end with one line naming the extra, exit 2 (report: a traceback)."""
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    study = dialed.create_study("demo", storage=url, seed=0)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    blocked = ["jinja2", "markupsafe", "starlette", "uvicorn"]
+    code = (f"import sys\nfor m in {blocked!r}: sys.modules[m] = None\n"
+            f"sys.argv = ['dialed', '--storage', {url!r}, *{command!r}]\n"
+            "from dialed.cli import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("error: ") and "pip install -e '.[dashboard]'" in lines[0]
+    assert not (tmp_path / "out.html").exists()

@@ -1,6 +1,6 @@
 """``executor="ray"``: trials as tasks on a real local Ray runtime (2 CPUs, loopback only).
 
-Skipped, with the reason, when Ray is not installed (``pip install 'dialed[ray]'``); the option
+Skipped, with the reason, when Ray is not installed (``pip install -e '.[ray]'``); the option
 checks that need no Ray run either way.
 """
 
@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     ray = None
 
 needs_ray = pytest.mark.skipif(
-    ray is None, reason="Ray is not installed (pip install 'dialed[ray]')"
+    ray is None, reason="Ray is not installed (pip install -e '.[ray]')"
 )
 
 

@@ -238,3 +238,35 @@ def test_workflow_keys_in_a_study_file_are_checked(workdir: Path) -> None:
         assert old in STUDY, old
         path, _ = write(workdir, "bad", textwrap.dedent(STUDY.replace(old, new)))
         one_line_error(invoke("run", str(path)), message)
+
+
+def test_every_study_command_takes_the_study_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file names its storage (sqlite:///workflow.db, beside the file): run from one
+    folder, then address the study by its file from another; the commands find it there (the
+    default storage of the working folder holds nothing)."""
+    monkeypatch.delenv("DIALED_STORAGE", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    path, _ = write(project, name="filed",
+                    study=STUDY.replace("study: {name}", "study: {name}\nstorage: "
+                                        "sqlite:///workflow.db"))
+    monkeypatch.chdir(tmp_path)
+    ran = invoke("run", "project/filed.yaml", "--no-progress")
+    assert ran.exit_code == 0, ran.output
+    assert (project / "workflow.db").exists() and not (tmp_path / "workflow.db").exists()
+    monkeypatch.chdir(elsewhere)
+    target = str(path.relative_to(tmp_path).as_posix())
+    target = f"../{target}"
+    for command in (["best"], ["trials"], ["summary"], ["export", "--format", "json"],
+                    ["verify"], ["promote", "--as", "filed-model"]):
+        done = invoke(command[0], target, *command[1:])
+        assert done.exit_code == 0, (command, done.output)
+    assert "best trial of filed" in invoke("best", target).stdout
+    assert calls(project) == 1
+    assert not (elsewhere / "dialed.db").exists()  # nothing looked in the working folder
+    missing = invoke("best", "no-such-file.yaml")
+    one_line_error(missing, "study file no-such-file.yaml: no such file")

@@ -23,7 +23,7 @@ family** (``Σ_{∅≠U⊆F} V_U / V``), not the sum of the main effects. It is 
 sum of its parameters' main effects and at most 1; families may not add up to 1 when parameters
 of different families interact.
 
-scikit-learn is an extra (``pip install 'dialed[sklearn]'``), imported when a forest is fitted.
+scikit-learn is an extra (``pip install -e '.[sklearn]'``), imported when a forest is fitted.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from dialed._util import install_hint
 from dialed.errors import ConfigError, NoTrialsError
 from dialed.space import Space
 from dialed.trial import TrialRecord, TrialState
@@ -123,7 +124,7 @@ class FanovaForest:
             from sklearn.ensemble import RandomForestRegressor
         except ImportError:
             raise ConfigError(
-                "parameter importance needs scikit-learn: pip install 'dialed[sklearn]'"
+                f"parameter importance needs scikit-learn: {install_hint('sklearn')}"
             ) from None
         self.names = list(names)
         #: parameters :meth:`from_trials` left out (constant, or rarely set)

@@ -38,10 +38,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from dialed.errors import ConfigError
+from dialed.history import History
+from dialed.history import pareto_front as _pareto_front
 from dialed.metrics import MetricSet, non_dominated
 from dialed.samplers._mo_hypervolume import hypervolume as _exact_hypervolume
 from dialed.samplers._mo_hypervolume import inside
-from dialed.trial import TrialRecord, TrialState
+from dialed.space import Space
+from dialed.trial import TrialRecord
 
 __all__ = [
     "HypervolumeEstimate",
@@ -59,35 +62,19 @@ __all__ = [
 def losses(trials: Sequence[TrialRecord], metrics: MetricSet) -> np.ndarray:
     """The objectives of ``trials`` as losses, shape ``(len(trials), n_objectives)``.
 
-    A maximised objective is negated; a trial lacking an objective has NaN there.
+    A maximised objective is negated; a trial lacking an objective has NaN there (the rows the
+    history derives, :class:`dialed.history.Rows`).
     """
-    objs = metrics.objectives
-    out = np.full((len(trials), len(objs)), np.nan)
-    for i, t in enumerate(trials):
-        for j, m in enumerate(objs):
-            if m.name in t.metrics:
-                out[i, j] = m.loss(float(t.metrics[m.name]))
-    return out
-
-
-def _candidates(trials: Sequence[TrialRecord], metrics: MetricSet) -> list[TrialRecord]:
-    names = [m.name for m in metrics.objectives]
-    return [
-        t for t in trials
-        if t.state == TrialState.COMPLETE and all(n in t.metrics for n in names)
-        and metrics.feasible(t.metrics)
-    ]
+    return History(Space(), metrics, trials).rows.losses
 
 
 def pareto_front(trials: Sequence[TrialRecord], metrics: MetricSet) -> list[TrialRecord]:
     """The complete, feasible trials no other such trial dominates, in order of number.
 
     The same front as :attr:`dialed.Study.best_trials`, from any list of records (an export, a
-    subset of the trials, several studies' trials together).
+    subset of the trials, several studies' trials together): :func:`dialed.history.pareto_front`.
     """
-    cands = _candidates(trials, metrics)
-    keep = non_dominated(losses(cands, metrics))
-    return sorted((t for t, k in zip(cands, keep, strict=True) if k), key=lambda t: t.number)
+    return _pareto_front(trials, metrics)
 
 
 def reference_losses(
@@ -128,13 +115,13 @@ def hypervolume_history(
     ordered = sorted(trials, key=lambda t: t.number)
     ref = reference_losses(reference, metrics)
     counts = list(range(1, len(ordered) + 1)) if at is None else [int(k) for k in at]
-    cands = set(map(id, _candidates(ordered, metrics)))
-    points = losses(ordered, metrics)
-    usable = np.array([id(t) in cands for t in ordered], dtype=bool)
+    rows = History(Space(), metrics, ordered).rows
+    points = rows.losses
+    usable = rows.complete & (rows.violation <= 0.0)  # complete and feasible
     out = np.zeros(len(counts))
     for i, k in enumerate(counts):
-        rows = usable[:k]
-        out[i] = hypervolume(points[:k][rows], ref) if rows.any() else 0.0
+        kept = usable[:k]
+        out[i] = hypervolume(points[:k][kept], ref) if kept.any() else 0.0
     return out
 
 

@@ -15,20 +15,22 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from dialed.analysis.tradeoff import Recommendation, TradeoffRule, choose_tradeoff, recorded_rule
 from dialed.cli import _format as fmt
-from dialed.config import load_study_file, parse_duration, run_study_file
 from dialed.errors import ConfigError, DialedError, NoTrialsError, StudyNotFoundError
 from dialed.storage import DEFAULT_URL, redact_url
 from dialed.study import Study, delete_study, list_studies, load_study
 from dialed.trial import TrialRecord, TrialState
+
+if TYPE_CHECKING:
+    from dialed.analysis.tradeoff import Recommendation, TradeoffRule
+
+# The study file's reader (pydantic), the trade-off rules and SQLAlchemy are imported by the
+# commands that use them, so that `dialed --help` and the light commands start quickly.
 
 __all__ = ["app", "main"]
 
@@ -51,6 +53,13 @@ StorageOption = Annotated[
         help=f"Storage URL (default {DEFAULT_URL}; postgresql+psycopg://... for many machines).",
         show_default=False,
     ),
+]
+
+
+StudyArg = Annotated[
+    str,
+    typer.Argument(metavar="STUDY", help="The study's name, or its study file (STUDY.yaml): "
+                                         "the study and the storage it names are used."),
 ]
 
 
@@ -93,6 +102,21 @@ def _options(ctx: typer.Context) -> _Options:
 def _storage(ctx: typer.Context, given: str | None) -> str:
     """The command's --storage, else the global one (or DIALED_STORAGE), else the default."""
     return given or _options(ctx).storage or DEFAULT_URL
+
+
+def _target(ctx: typer.Context, study: str, given: str | None) -> tuple[str, str]:
+    """The study's name and storage URL: ``study`` itself with the --storage option, or, when
+    ``study`` is a study file, the file's study and storage (a --storage option still wins)."""
+    path = Path(study)
+    if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
+        from dialed.config import load_study_file
+
+        try:
+            cfg = load_study_file(path)
+        except DialedError as exc:
+            _fail(str(exc))
+        return cfg.study, given or _options(ctx).storage or cfg.storage_url
+    return study, _storage(ctx, given)
 
 
 def _out() -> Console:
@@ -143,6 +167,9 @@ def _write_stdout(text: str) -> None:
 
 def _missing_sqlite_file(url: str) -> Path | None:
     """The database file of an SQLite URL when it does not exist (reading must not create it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -207,8 +234,10 @@ def run(
 ) -> None:
     """Run a study file: create (or continue) its study and run trials until the budget ends."""
     with _errors(ctx):
+        from dialed.config import load_study_file, parse_duration, run_study_file
+
         cfg = load_study_file(study_file)
-        url = storage or _options(ctx).storage or cfg.storage or DEFAULT_URL
+        url = storage or _options(ctx).storage or cfg.storage_url
         seconds = None
         if timeout is not None:
             try:
@@ -289,7 +318,7 @@ def studies(ctx: typer.Context, storage: StorageOption = None) -> None:
 @app.command()
 def trials(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The study's name.")],
+    study: StudyArg,
     state: Annotated[
         str | None,
         typer.Option("--state", help="Only trials in this state: complete, pruned, failed, "
@@ -301,7 +330,7 @@ def trials(
     storage: StorageOption = None,
 ) -> None:
     """The trials of a study: state, metrics, params, duration, where pruned, why failed."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         wanted = _parse_state(state)
         handle = _open(study, url)
@@ -321,7 +350,7 @@ def trials(
 @app.command()
 def best(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The study's name.")],
+    study: StudyArg,
     rule: Annotated[
         str | None,
         typer.Option("--rule", help="How to pick one trade-off: 'weighted [name=weight ...]' "
@@ -332,8 +361,10 @@ def best(
     storage: StorageOption = None,
 ) -> None:
     """The best trial; for several objectives the Pareto front and the recommended trade-off."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
+        from dialed.analysis.tradeoff import TradeoffRule
+
         handle = _open(study, url)
         parsed = TradeoffRule.parse(rule, handle.metrics) if rule is not None else None
         if handle.metrics.multi_objective:
@@ -357,6 +388,8 @@ def _print_front(out: Console, study: Study, front: list[TrialRecord],
     The rule is ``rule`` (from --rule), else the one recorded with the study, else equal
     weights on the normalised objectives.
     """
+    from dialed.analysis.tradeoff import TradeoffRule, recorded_rule
+
     source = "--rule"
     if rule is None:
         rule, source = recorded_rule(study), "recorded with the study"
@@ -371,6 +404,8 @@ def _print_front(out: Console, study: Study, front: list[TrialRecord],
 
 def _choose(study: Study, rule: TradeoffRule) -> Recommendation | str:
     """The recommended trade-off, or why there is none."""
+    from dialed.analysis.tradeoff import choose_tradeoff
+
     try:
         return choose_tradeoff(study.trials, study.metrics, rule)
     except NoTrialsError as exc:
@@ -392,7 +427,7 @@ def _print_tradeoff(out: Console, study: Study, rule: TradeoffRule, source: str,
 @app.command()
 def export(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The study's name.")],
+    study: StudyArg,
     format: Annotated[
         str, typer.Option("--format", "-f", help="csv (one row per trial) or json (everything).")
     ] = "csv",
@@ -402,7 +437,7 @@ def export(
     storage: StorageOption = None,
 ) -> None:
     """Export a study's trials as CSV or JSON, to stdout or a file."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         fmt_name = format.strip().lower()
         if fmt_name not in ("csv", "json"):
@@ -424,12 +459,12 @@ def export(
 @app.command()
 def delete(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The study's name.")],
+    study: StudyArg,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     storage: StorageOption = None,
 ) -> None:
     """Delete a study and all its trials (asks first unless --yes)."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         handle = _open(study, url)
         n = len(handle.trials)

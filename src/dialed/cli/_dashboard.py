@@ -12,7 +12,17 @@ from typing import Annotated
 
 import typer
 
-from dialed.cli._app import StorageOption, _errors, _missing_sqlite_file, _note, _storage, app
+from dialed._util import install_hint
+from dialed.cli._app import (
+    StorageOption,
+    StudyArg,
+    _errors,
+    _missing_sqlite_file,
+    _note,
+    _storage,
+    _target,
+    app,
+)
 from dialed.errors import ConfigError, StudyNotFoundError
 from dialed.storage import redact_url
 
@@ -43,7 +53,7 @@ def dashboard(
             from dialed.dashboard import DashboardServer
         except ImportError:
             raise ConfigError(
-                "the dashboard needs its extra: pip install 'dialed[dashboard]'"
+                f"the dashboard needs its extra: {install_hint('dashboard')}"
             ) from None
         server = DashboardServer(url, host=host, port=port, token=token)
         _note(f"dialed dashboard of {redact_url(url)} (read-only); Ctrl-C stops it")
@@ -55,14 +65,14 @@ def dashboard(
 @app.command()
 def report(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The study's name.")],
+    study: StudyArg,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The HTML file to write.")
     ] = Path("report.html"),
     storage: StorageOption = None,
 ) -> None:
     """Write one self-contained HTML file with the study's plots and tables (opens offline)."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         missing = _missing_sqlite_file(url)
         if missing is not None:

@@ -16,8 +16,17 @@ from typing import Annotated, Any
 import typer
 
 from dialed.cli import _format as fmt
-from dialed.cli._app import StorageOption, _errors, _fail, _note, _open, _options, _storage, app
-from dialed.config import STUDY_FILE_ATTR, parse_duration, recorded_objective
+from dialed.cli._app import (
+    StorageOption,
+    StudyArg,
+    _errors,
+    _fail,
+    _note,
+    _open,
+    _options,
+    _target,
+    app,
+)
 from dialed.errors import ConfigError, DialedError
 from dialed.storage import redact_url
 from dialed.trial import TrialRecord
@@ -28,7 +37,7 @@ __all__ = ["worker"]
 @app.command()
 def worker(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The name of an existing study.")],
+    study: StudyArg,
     storage: StorageOption = None,
     n_trials: Annotated[
         int | None,
@@ -47,17 +56,19 @@ def worker(
     ] = None,
 ) -> None:
     """Run trials of an existing study from this machine, on its shared storage."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
+        from dialed import config  # pydantic: imported when the command runs, not for --help
+
         seconds = None
         if timeout is not None:
             try:
-                seconds = parse_duration(timeout)
+                seconds = config.parse_duration(timeout)
             except ValueError as exc:
                 raise ConfigError(f"--timeout: {exc}") from None
         handle = _open(study, url)
-        function = recorded_objective(handle, objective)
-        recorded = handle.attrs.get(STUDY_FILE_ATTR)
+        function = config.recorded_objective(handle, objective)
+        recorded = handle.attrs.get(config.STUDY_FILE_ATTR)
         catch = recorded.get("catch", True) if isinstance(recorded, dict) else True
         ran: list[TrialRecord] = []
 

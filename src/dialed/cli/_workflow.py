@@ -13,29 +13,18 @@ import typer
 
 from dialed.cli._app import (
     StorageOption,
+    StudyArg,
     _errors,
     _note,
     _open,
     _storage,
+    _target,
     _write_stdout,
     app,
 )
 from dialed.errors import ConfigError
 from dialed.storage import redact_url
 from dialed.study import Study
-from dialed.workflow import (
-    Registry,
-    Workflow,
-    diff_params,
-    import_function,
-    load_data,
-    recorded_function,
-    render_configuration,
-    retune,
-    summarize,
-    verify_rule,
-)
-from dialed.workflow._registry import FORMATS
 
 __all__ = [
     "check",
@@ -52,11 +41,24 @@ __all__ = [
 EXIT_RETUNE = 1  # dialed check: the data changed enough to re-tune
 
 
+def _workflow() -> Any:
+    """:mod:`dialed.workflow`, imported when a workflow command runs (``--help`` does not)."""
+    import dialed.workflow as workflow
+
+    return workflow
+
+
+def _formats() -> tuple[str, ...]:
+    from dialed.workflow._registry import FORMATS
+
+    return tuple(FORMATS)
+
+
 def _function(study: Study, given: str | None, key: str, option: str) -> Any:
     """The study's ``key`` function (objective, test, data): ``--option`` or the recorded one."""
     if given is not None:
-        return import_function(given, Path.cwd(), key)
-    found = recorded_function(study, key)
+        return _workflow().import_function(given, Path.cwd(), key)
+    found = _workflow().recorded_function(study, key)
     if found is None:
         what = {"objective": "objective", "test": "test function", "data": "data loader"}[key]
         raise ConfigError(
@@ -64,7 +66,7 @@ def _function(study: Study, given: str | None, key: str, option: str) -> Any:
             f"'{key}: module:function' to its study file and run it again)"
         )
     spec, base_dir = found
-    return import_function(spec, base_dir, key)
+    return _workflow().import_function(spec, base_dir, key)
 
 
 def _print(text: str) -> None:
@@ -79,21 +81,21 @@ def _short(v: Any) -> str:
 @app.command()
 def summary(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The study's name.")],
+    study: StudyArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
     storage: StorageOption = None,
 ) -> None:
     """Baseline, best so far, targets, stages with attributed gains, confirm and verify."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
-        result = summarize(_open(study, url))
+        result = _workflow().summarize(_open(study, url))
         _print(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
 
 
 @app.command()
 def confirm(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The study's name.")],
+    study: StudyArg,
     top: Annotated[int, typer.Option("--top", min=1, help="Configurations to re-evaluate.")] = 3,
     repeats: Annotated[
         int | None,
@@ -111,19 +113,19 @@ def confirm(
     storage: StorageOption = None,
 ) -> None:
     """Re-evaluate the top K configurations with R fresh seeds; recommend by confirmed mean."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         handle = _open(study, url)
         fn = _function(handle, objective, "objective", "--objective")
-        wf = Workflow(handle, fn, n_jobs=n_jobs, show_progress=not no_progress)
+        wf = _workflow().Workflow(handle, fn, n_jobs=n_jobs, show_progress=not no_progress)
         wf.confirm(top=top, repeats=repeats)
-        _print(summarize(handle).to_text())
+        _print(_workflow().summarize(handle).to_text())
 
 
 @app.command()
 def verify(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The study's name.")],
+    study: StudyArg,
     force: Annotated[
         bool, typer.Option("--force", help="Evaluate on the test data again (recorded as forced).")
     ] = False,
@@ -134,11 +136,11 @@ def verify(
     storage: StorageOption = None,
 ) -> None:
     """Score the recommended configuration once on the untouched test data; report the gap."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         handle = _open(study, url)
         fn = _function(handle, test, "test", "--test")
-        result = Workflow(handle).verify(fn, force=force)
+        result = _workflow().Workflow(handle).verify(fn, force=force)
         m = handle.metrics.primary.name
         lines = [f"locked test #{result.number}{' (forced)' if result.forced else ''} of "
                  f"study {handle.name!r}, configuration from {result.source}:"]
@@ -150,7 +152,7 @@ def verify(
             "no sign of validation overfit"
         lines.append(f"  {m} gap as a loss {result.loss_gap or 0.0:+.4g}, threshold "
                      f"{result.threshold or 0.0:.4g}: {verdict}")
-        lines.append(f"  rule: {verify_rule()}")
+        lines.append(f"  rule: {_workflow().verify_rule()}")
         _print("\n".join(lines))
 
 
@@ -158,7 +160,7 @@ def verify(
 @app.command()
 def promote(
     ctx: typer.Context,
-    study: Annotated[str, typer.Argument(help="The study's name.")],
+    study: StudyArg,
     name: Annotated[str, typer.Option("--as", help="The configuration's name in the registry.")],
     trial: Annotated[
         int | None,
@@ -169,14 +171,14 @@ def promote(
     storage: StorageOption = None,
 ) -> None:
     """Store a new version of a named configuration from a study."""
-    url = _storage(ctx, storage)
+    study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         handle = _open(study, url)
-        v = Registry(url).promote(handle, name=name, trial=trial, note=note)
+        v = _workflow().Registry(url).promote(handle, name=name, trial=trial, note=note)
         _note(f"promoted {name!r} version {v.version} from study {v.study!r} "
               f"({v.source}{'' if v.trial is None else f', trial {v.trial}'}) in "
               f"{redact_url(url)}")
-        _print(render_configuration(v, "yaml"))
+        _print(_workflow().render_configuration(v, "yaml"))
 
 
 @app.command()
@@ -188,7 +190,7 @@ def history(
     """Every version of a named configuration, with the parameters each one changed."""
     url = _storage(ctx, storage)
     with _errors(ctx, url):
-        reg = Registry(url)
+        reg = _workflow().Registry(url)
         versions = reg.history(name)
         current = versions[-1][0].version
         lines = []
@@ -239,15 +241,15 @@ def rollback(
     """Make an earlier version current again (recorded as a new version)."""
     url = _storage(ctx, storage)
     with _errors(ctx, url):
-        reg = Registry(url)
+        reg = _workflow().Registry(url)
         before = reg.get(name)
         v = reg.rollback(name, to=to, note=note)
-        changed = diff_params(before.params, v.params)
+        changed = _workflow().diff_params(before.params, v.params)
         _note(f"{name!r} is now version {v.version}, a copy of version {v.rollback_to}"
               + ("; changed " + ", ".join(f"{k} {_short(a)} -> {_short(b)}"
                                           for k, (a, b) in changed.items())
                  if changed else "; the parameters did not change"))
-        _print(render_configuration(v, "yaml"))
+        _print(_workflow().render_configuration(v, "yaml"))
 
 
 @app.command()
@@ -268,10 +270,10 @@ def get(
     """Print a named configuration for a training script."""
     url = _storage(ctx, storage)
     with _errors(ctx, url):
-        if format.strip().lower() not in FORMATS:
-            raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
-        v = Registry(url).get(name, version)
-        _print(render_configuration(v, format, prefix=prefix))
+        if format.strip().lower() not in _formats():
+            raise ConfigError(f"--format must be one of {', '.join(_formats())}, got {format!r}")
+        v = _workflow().Registry(url).get(name, version)
+        _print(_workflow().render_configuration(v, format, prefix=prefix))
 
 
 @app.command()
@@ -291,18 +293,18 @@ def check(
     """Whether the data today is what the configuration was tuned on; exit 1 to re-tune."""
     url = _storage(ctx, storage)
     with _errors(ctx, url):
-        reg = Registry(url)
+        reg = _workflow().Registry(url)
         v = reg.get(name, version)
         if data is not None:
-            fp = load_data(data, Path.cwd())
+            fp = _workflow().load_data(data, Path.cwd())
         else:
             if v.study is None:
                 raise ConfigError("give --data module:function")
-            found = recorded_function(_open(v.study, url), "data")
+            found = _workflow().recorded_function(_open(v.study, url), "data")
             if found is None:
                 raise ConfigError(f"study {v.study!r} recorded no data loader: give --data "
                                   "module:function")
-            fp = load_data(found[0], found[1])
+            fp = _workflow().load_data(found[0], found[1])
         result = reg.check(name, fp, version)
         lines = [f"{name} v{v.version}: {result.message}"]
         lines += [f"  {s.describe()}" for s in result.shifts[:5]]
@@ -344,30 +346,30 @@ def retune_command(
     """Start a new study warm-started from the old one's top configurations, and run it."""
     url = _storage(ctx, storage)
     with _errors(ctx, url):
-        reg = Registry(url)
+        reg = _workflow().Registry(url)
         current = reg.get(name)
         old = _open(current.study or name, url)
         fn = None if no_run else _function(old, objective, "objective", "--objective")
         fp = None
         if data is not None:
-            fp = load_data(data, Path.cwd())
+            fp = _workflow().load_data(data, Path.cwd())
         else:
-            found = recorded_function(old, "data")
+            found = _workflow().recorded_function(old, "data")
             if found is not None:
-                fp = load_data(found[0], found[1])
-        new = retune(url, name, study=study, top=top, data=fp)
+                fp = _workflow().load_data(found[0], found[1])
+        new = _workflow().retune(url, name, study=study, top=top, data=fp)
         _note(f"created study {new.name!r}: baseline = {name} v{current.version}, "
               f"{new.attrs.get('workflow:retune', {}).get('warm_start', 0)} configurations of "
               f"{old.name!r} enqueued first")
         if fn is None:
             return
-        wf = Workflow(new, fn, n_jobs=n_jobs, show_progress=False)
+        wf = _workflow().Workflow(new, fn, n_jobs=n_jobs, show_progress=False)
         if wf.plan.stages:
             wf.run()
         else:
             wf.run_baseline()
             searched = sum(1 for t in old.trials if not t.system_attrs.get("role"))
             wf.search(trials=n_trials or max(searched, 1))
-        _print(summarize(new).to_text())
+        _print(_workflow().summarize(new).to_text())
         if not wf.confirmations():
             _note(f"next: dialed confirm {new.name}, then dialed promote {new.name} --as {name}")

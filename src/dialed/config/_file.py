@@ -22,6 +22,7 @@ from dialed.metrics import MetricSet, parse_target
 from dialed.pruners import Pruner, Resource, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
+from dialed.storage import DEFAULT_URL
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)")
 _UNITS = {
@@ -291,12 +292,29 @@ class StudyFile(_Model):
         return self._source.parent if self._source is not None else Path.cwd()
 
     @property
+    def storage_url(self) -> str:
+        """The storage the file names (default :data:`~dialed.storage.DEFAULT_URL`), a relative
+        SQLite path taken beside the file: the CLI and a script reading the file open the same
+        database wherever they are started from."""
+        return beside(self.storage or DEFAULT_URL, self.base_dir)
+
+    @property
     def metric_set(self) -> MetricSet:
         return MetricSet(self.metrics)
 
     @property
     def search_space(self) -> Space | None:
         return None if self.space is None else Space.from_dict(self.space)
+
+
+def beside(url: str, folder: Path) -> str:
+    """``url``, an SQLite URL with a relative path made absolute under ``folder``."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:////"):
+        return url
+    path, sep, query = url[len("sqlite:///"):].partition("?")
+    if not path or path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
+        return url
+    return f"sqlite:///{(folder / path).resolve()}{sep}{query}"
 
 
 # -- reading ----------------------------------------------------------------------------------

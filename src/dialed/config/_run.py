@@ -9,7 +9,6 @@ from dialed.analysis.tradeoff import recommend, record_rule
 from dialed.config._file import StudyFile
 from dialed.config._objective import STUDY_FILE_ATTR, SpaceFirst, import_objective
 from dialed.errors import ConfigError, DialedError, NoTrialsError
-from dialed.storage import DEFAULT_URL
 from dialed.study import Study, create_study
 
 
@@ -41,7 +40,9 @@ def run_study_file(
 ) -> Study:
     """Create (or reopen) the file's study and run it; returns the study.
 
-    The storage is ``storage_override``, else the file's, else :data:`DEFAULT_URL`.
+    The storage is ``storage_override``, else the file's (:attr:`StudyFile.storage_url`: a
+    relative SQLite path beside the file; :data:`~dialed.storage.DEFAULT_URL` there when the
+    file names none).
     ``n_trials``, ``timeout`` and ``n_jobs`` replace the file's values when given;
     ``executor="ray"`` runs the trials as Ray tasks (on the cluster at ``ray_address``).
     The objective, the file's directory and the space are recorded in the study
@@ -52,7 +53,7 @@ def run_study_file(
         declared = cfg.search_space
         study = create_study(
             cfg.study,
-            storage=storage_override or cfg.storage or DEFAULT_URL,
+            storage=storage_override or cfg.storage_url,
             metrics=cfg.metrics,
             sampler=cfg.strategy.build_sampler(cfg.seed),
             pruner=cfg.strategy.build_pruner(),

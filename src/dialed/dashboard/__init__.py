@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dialed._util import install_hint
 from dialed.dashboard._model import Dashboard, NotFound
 from dialed.dashboard._source import LiveTrials, ReadOnlyStorage, open_read_only
 from dialed.errors import ConfigError
@@ -42,7 +43,7 @@ def create_app(storage: Any, **options: Any) -> Any:
         from dialed.dashboard._server import create_app as make
     except ImportError:
         raise ConfigError(
-            "the dashboard needs its extra: pip install 'dialed[dashboard]'"
+            f"the dashboard needs its extra: {install_hint('dashboard')}"
         ) from None
     return make(storage, **options)
 

@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from dialed.metrics import Metric, MetricSet, non_dominated
+from dialed.history import History
+from dialed.metrics import Metric, MetricSet
 from dialed.space import CategoricalDistribution, Distribution, FloatDistribution, Space
 from dialed.trial import TrialRecord, TrialState
 
@@ -632,18 +633,14 @@ def pareto(records: Sequence[TrialRecord], metrics: MetricSet) -> Figure | None:
     objs = metrics.objectives
     if len(objs) < 2:
         return None
-    rows = [
-        t for t in records
-        if t.state is TrialState.COMPLETE
-        and all(num(t.metrics.get(m.name)) is not None for m in objs)
-    ]
+    history = History(Space(), metrics, records)  # complete, feasible, losses, front: its own
+    rows = history.complete
     if not rows:
         return None
-    feasible = np.array([metrics.feasible(t.metrics) for t in rows], dtype=bool)
-    losses = np.array([[m.loss(float(t.metrics[m.name])) for m in objs] for t in rows])
+    feasible, losses = history.feasible, history.losses()
     numbers = np.array([t.number for t in rows], dtype=np.int64)
-    on_front = np.zeros(len(rows), dtype=bool)
-    on_front[np.flatnonzero(feasible)] = non_dominated(losses[feasible])
+    front_ids = {id(t) for t in history.front}
+    on_front = np.array([id(t) in front_ids for t in rows], dtype=bool)
 
     def x_of(idx: Sequence[int]) -> list[float]:
         return [float(rows[i].metrics[objs[0].name]) for i in idx]

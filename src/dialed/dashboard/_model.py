@@ -31,7 +31,8 @@ from dialed.dashboard import _figures as fig
 from dialed.dashboard import _views as views
 from dialed.dashboard._source import LiveTrials, ReadOnlyStorage
 from dialed.errors import ConfigError, DialedError, NoTrialsError, StorageError
-from dialed.metrics import MetricSet, non_dominated
+from dialed.history import pareto_front
+from dialed.metrics import MetricSet
 from dialed.space import Space
 from dialed.trial import TrialRecord, TrialState
 
@@ -490,13 +491,4 @@ def _step_name(attrs: Mapping[str, Any]) -> str | None:
 
 
 def _front_size(records: list[TrialRecord], metrics: MetricSet) -> int:
-    import numpy as np
-
-    objs = metrics.objectives
-    rows = [t for t in records if t.state is TrialState.COMPLETE
-            and all(fig.num(t.metrics.get(m.name)) is not None for m in objs)
-            and metrics.feasible(t.metrics)]
-    if not rows:
-        return 0
-    losses = np.array([[m.loss(float(t.metrics[m.name])) for m in objs] for t in rows])
-    return int(non_dominated(losses).sum())
+    return len(pareto_front(records, metrics))

@@ -17,6 +17,7 @@ import math
 from importlib import resources
 from typing import Any
 
+from dialed._util import install_hint
 from dialed.errors import ConfigError
 
 __all__ = ["environment", "json_text", "script_hash", "script_json", "static_text"]
@@ -30,7 +31,7 @@ def environment() -> Any:
         import jinja2
     except ImportError:
         raise ConfigError(
-            "the dashboard and the report need Jinja2: pip install 'dialed[dashboard]'"
+            f"the dashboard and the report need Jinja2: {install_hint('dashboard')}"
         ) from None
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("dialed.dashboard", "templates"),

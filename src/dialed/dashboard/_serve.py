@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from dialed._util import install_hint
 from dialed.dashboard._security import is_loopback
 from dialed.dashboard._server import check_token, create_app
 from dialed.errors import ConfigError
@@ -32,7 +33,7 @@ class DashboardServer:
             import uvicorn
         except ImportError:
             raise ConfigError(
-                "the dashboard needs its extra: pip install 'dialed[dashboard]'"
+                f"the dashboard needs its extra: {install_hint('dashboard')}"
             ) from None
         if token is None and not is_loopback(host):
             token = secrets.token_urlsafe(24)

@@ -16,7 +16,6 @@ remembers which trials changed, so a page can ask what changed since the version
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -160,7 +159,8 @@ class ReadOnlyStorage(Storage):
 def open_read_only(storage: str | Storage | None) -> ReadOnlyStorage:
     """Open a storage URL (or wrap a storage) for reading only; StorageError if there is none.
 
-    An SQLite URL must name an existing file that holds dialed's tables: nothing is created.
+    An SQLite URL must name an existing file that holds dialed's tables: nothing is created,
+    and the file is opened read-only (on a read-only file system too).
     """
     if isinstance(storage, ReadOnlyStorage):
         return storage
@@ -174,7 +174,7 @@ def open_read_only(storage: str | Storage | None) -> ReadOnlyStorage:
     path = _sqlite_path(storage)
     if path is not None:
         _check_sqlite_file(storage, path)
-    return ReadOnlyStorage(open_storage(storage))
+    return ReadOnlyStorage(open_storage(storage, read_only=True))
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -194,26 +194,10 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _check_sqlite_file(url: str, path: Path) -> None:
-    shown = redact_url(url)
     if not path.is_file():
         raise StorageError(
-            f"no study database at {path} ({shown}): the dashboard only reads, it creates "
-            "nothing; run a study first or give the right --storage"
-        )
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            found = con.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dialed_meta'"
-            ).fetchone()
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as exc:
-        raise StorageError(f"cannot read {path} ({shown}): {exc}") from None
-    if found is None:
-        raise StorageError(
-            f"{path} ({shown}) is not a dialed database (it has no dialed tables); the "
-            "dashboard opens databases that dialed wrote"
+            f"no study database at {path} ({redact_url(url)}): the dashboard only reads, it "
+            "creates nothing; run a study first or give the right --storage"
         )
 
 

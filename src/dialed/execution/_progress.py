@@ -1,19 +1,13 @@
-"""A Rich progress bar that shows the trials done and the best value so far."""
+"""A Rich progress bar that shows the trials done and the best value so far.
+
+Rich is imported only when a bar is shown: a study run without one does not pay for it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from types import TracebackType
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from typing import Any
 
 __all__ = ["ProgressBar"]
 
@@ -22,8 +16,22 @@ class ProgressBar:
     """``update(done, best)`` as trials finish; a no-op when not shown."""
 
     def __init__(self, total: int | None, label: str, *, show: bool,
-                 console: Console | None = None) -> None:
+                 console: Any | None = None) -> None:
         self._show = show
+        self._progress: Any = None
+        self._task: Any = None
+        if not show:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -51,4 +59,3 @@ class ProgressBar:
         if self._show:
             self._progress.update(self._task, completed=done,
                                   best="-" if best is None else f"{best:.6g}")
-

@@ -13,7 +13,7 @@ counts the trial budget and the deadline, and runs callbacks as each task's reco
 The objective travels by value when it is the user's own code (a module beside the study file,
 a test module, a script), so Ray workers need not import it from the same path; installed
 packages travel by name as usual. Ray is imported here only, when a study runs with
-``executor="ray"`` (``pip install 'dialed[ray]'``).
+``executor="ray"`` (``pip install -e '.[ray]'``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from dialed._util import install_hint
 from dialed.errors import ConfigError, DialedError, SearchExhausted
 from dialed.execution._context import StudyContext
 from dialed.execution._loop import Callback, Objective, run_one
@@ -101,7 +102,7 @@ def _import_ray() -> Any:
         import ray
     except ImportError:
         raise ConfigError(
-            "executor='ray' needs Ray: pip install 'dialed[ray]' (or run with the default "
+            f"executor='ray' needs Ray: {install_hint('ray')} (or run with the default "
             "executor, worker processes on this machine)"
         ) from None
     return ray

@@ -281,8 +281,9 @@ class History:
 
 
 def pareto_front(trials: Sequence[TrialRecord], metrics: MetricSet) -> list[TrialRecord]:
-    """The complete, feasible trials of ``trials`` that no other such trial dominates."""
-    return list(History(Space(), metrics, trials).front)
+    """The complete, feasible trials of ``trials`` that no other such trial dominates, by
+    number (any records: an export, a subset, several studies' trials together)."""
+    return sorted(History(Space(), metrics, trials).front, key=lambda t: t.number)
 
 
 def _columns(space: Space, names: Sequence[str]) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from dialed._util import install_hint
 from dialed._version import __version__
 from dialed.dashboard import Dashboard, NotFound, open_read_only
 from dialed.dashboard._render import (
@@ -39,7 +40,11 @@ def render_report(storage: str | Storage, study: str, *, max_rows: int = 2000) -
         "default-src 'none'; script-src " + " ".join(script_hash(s) for s in scripts) +
         "; style-src 'unsafe-inline'; img-src data: blob:; base-uri 'none'; form-action 'none'"
     )
-    from markupsafe import Markup
+    try:
+        from markupsafe import Markup  # Jinja2's, in the dashboard extra
+    except ImportError:
+        raise ConfigError(f"the report needs the dashboard extra: {install_hint('dashboard')}"
+                          ) from None
 
     html: str = environment().get_template("report.html").render(
         o=overview,

@@ -1,23 +1,30 @@
-"""Samplers: what to try next, from a narrow read-only view of history."""
+"""Samplers: what to try next, from a narrow read-only view of history.
+
+Each sampler's module is imported when it is first named (the GP's and TPE's bring in SciPy):
+``import dialed`` stays light.
+"""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dialed.errors import ConfigError
 from dialed.history import History
-from dialed.samplers._auto import AutoSampler
 from dialed.samplers._base import Sampler
-from dialed.samplers._cmaes import CMAESSampler
-from dialed.samplers._gp import GPSampler
-from dialed.samplers._grid import GridSampler
-from dialed.samplers._nsga2 import NSGAIISampler
-from dialed.samplers._portfolio import PortfolioSampler
-from dialed.samplers._random import RandomSampler
-from dialed.samplers._sobol import SobolSampler
-from dialed.samplers._tpe import TPESampler
+
+if TYPE_CHECKING:
+    from dialed.samplers._auto import AutoSampler
+    from dialed.samplers._cmaes import CMAESSampler
+    from dialed.samplers._gp import GPSampler
+    from dialed.samplers._grid import GridSampler
+    from dialed.samplers._nsga2 import NSGAIISampler
+    from dialed.samplers._portfolio import PortfolioSampler
+    from dialed.samplers._random import RandomSampler
+    from dialed.samplers._sobol import SobolSampler
+    from dialed.samplers._tpe import TPESampler
 
 __all__ = [
     "AutoSampler",
@@ -34,28 +41,43 @@ __all__ = [
     "make_sampler",
 ]
 
-#: Every sampler a study file or the CLI can name: one line per sampler.
-_SAMPLERS: dict[str, Callable[..., Sampler]] = {
-    "random": RandomSampler,
-    "sobol": SobolSampler,
-    "grid": GridSampler,
-    "tpe": TPESampler,
-    "gp": GPSampler,
-    "cmaes": CMAESSampler,
-    "nsga2": NSGAIISampler,
-    "portfolio": PortfolioSampler,
-    "auto": AutoSampler,
+#: Every sampler a study file or the CLI can name, and the class (module, name) that is it: the
+#: one registry, one line per sampler.
+_SAMPLERS: dict[str, tuple[str, str]] = {
+    "random": ("dialed.samplers._random", "RandomSampler"),
+    "sobol": ("dialed.samplers._sobol", "SobolSampler"),
+    "grid": ("dialed.samplers._grid", "GridSampler"),
+    "tpe": ("dialed.samplers._tpe", "TPESampler"),
+    "gp": ("dialed.samplers._gp", "GPSampler"),
+    "cmaes": ("dialed.samplers._cmaes", "CMAESSampler"),
+    "nsga2": ("dialed.samplers._nsga2", "NSGAIISampler"),
+    "portfolio": ("dialed.samplers._portfolio", "PortfolioSampler"),
+    "auto": ("dialed.samplers._auto", "AutoSampler"),
 }
+_CLASS_NAMES = {cls: (module, cls) for module, cls in _SAMPLERS.values()}
+
+
+def __getattr__(name: str) -> Any:  # the classes are imported when first asked for
+    found = _CLASS_NAMES.get(name)
+    if found is None:
+        raise AttributeError(f"module 'dialed.samplers' has no attribute {name!r}")
+    return getattr(importlib.import_module(found[0]), found[1])
+
+
+def _factory(key: str) -> Callable[..., Sampler]:
+    module, cls = _SAMPLERS[key]
+    factory: Callable[..., Sampler] = getattr(importlib.import_module(module), cls)
+    return factory
 
 
 def make_sampler(name: str, seed: int | None = None, **options: Any) -> Sampler:
     """The sampler called ``name`` (as in a study file), built with ``seed`` and ``options``."""
     key = str(name).strip().lower()
-    factory = _SAMPLERS.get(key)
-    if factory is None:
+    if key not in _SAMPLERS:
         raise ConfigError(
             f"unknown sampler {name!r}; valid samplers are {', '.join(sorted(_SAMPLERS))}"
         )
+    factory = _factory(key)
     try:
         inspect.signature(factory).bind(seed=seed, **options)
     except TypeError:

@@ -17,7 +17,6 @@ of (seed, history, number); so is the choice, so the suggestion for a trial is t
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,14 +32,8 @@ __all__ = [
     "PAIR", "PAIR_LEAD", "RULES", "SCREENED", "AutoSampler", "Facts", "Rule", "choose", "facts",
 ]
 
-# The thresholds, from a quick check on synthetic functions with the optimum off the centre
-# (median best of 2-3 seeds; not a benchmark): with 4 parameters and 60 trials the GP beat TPE
-# and CMA-ES on a sphere (6.6e-5 against 0.15 and 0.56), Rosenbrock (3.5 / 4.0 / 6.5) and a
-# function of two parameters among four (-0.18 / -0.09 / 0.29); with 16 parameters and 120
-# trials it still beat TPE on the sphere (3.8 / 21) and the two-parameter function (-1.9 /
-# -0.4) and tied on Rosenbrock (459 / 440); with 30 continuous parameters CMA-ES beat TPE from
-# 500 trials on a sphere (5.5 / 19), an ellipsoid (2.7e5 / 3.3e5), Rosenbrock (109 / 567) and
-# Rastrigin (233 / 262), though TPE led the ellipsoid at 250 trials.
+# The thresholds: where the GP and CMA-ES beat TPE on synthetic checks (benchmarks/results/
+# notes.md, "what auto chooses").
 
 #: A Gaussian process while the study has fewer complete trials than this ...
 GP_MAX_TRIALS = 300
@@ -49,34 +42,16 @@ GP_MAX_PARAMS = 16
 #: CMA-ES over more numeric parameters (and no categorical one) from this budget on.
 CMAES_MIN_BUDGET = 500
 
-# Several objectives (benchmarks/results/multiobjective.md: hypervolume, median of 5 seeds, 3
-# for the random forest): a GP on a random ParEGO scalarisation per trial led every sampler
-# compared at 50, 100 and 200 trials on ZDT1-3 (30 parameters), DTLZ2 (12), CONSTR (2, two
-# constraints) and a random forest's accuracy against its latency; at 200 trials it was past
-# what NSGA-II and TPE alone reach at 1,000 (a longer check, 3 seeds: ZDT1 11.73 of the
-# front's 11.77, against 10.61 and 11.19; DTLZ2 14.86 of 15.10, against 14.79 and 14.93).
-# Carried on from the GP's first 200 trials to 1,000, NSGA-II and TPE ended level (ZDT1 11.762
-# and 11.742, DTLZ2 15.010 and 14.996) and NSGA-II costs less per trial: it takes over once
-# the GP's cost per trial (cubic in the trials) grows, at GP_MAX_TRIALS complete trials.
+# Several objectives: a GP on ParEGO scalarisations first, NSGA-II once the GP's cost grows
+# (benchmarks/results/multiobjective.md; the runs in benchmarks/results/notes.md).
 
 #: A Gaussian process for several objectives over at most this many numeric parameters.
 MO_GP_MAX_PARAMS = 32
 #: What continues a run with several objectives once the GP has GP_MAX_TRIALS complete trials.
 MO_AFTER_GP = "nsga2"
 
-# One objective (bayesmark's problems, 128 trials in batches of 8): on the 6-problem quick
-# suite (benchmarks/results/bbo-quick.md) the GP alone stalled where the loss has plateaus and
-# steps (a decision tree's log loss: 71 against random search's 86), TPE alone where a smooth
-# optimum needs refining (an MLP's log loss: 92 against the GP's 95); taking turns from the
-# first trial, each fitted on both's trials, the pair scored 96.7 there, above the GP (89.7) and
-# TPE (91.9). On all 90 problems, 15 times as many runs, the GP alone led those turns after 16
-# and 32 trials (seed 0 and half of seed 1: 84.9 and 91.6 against 80.5 and 89.5; half of the
-# turns' first 16 trials were TPE's random start-up draws) and ended level with them (3 seeds:
-# 97.81 against 97.63; the turns' runs, at revisions before 716f99b, were then re-run with the
-# lead), the turns gaining on it in the second half. So the GP proposes the first PAIR_LEAD
-# trials alone, then the two take turns: on all 90 problems x 3 seeds with 8 methods
-# (benchmarks/results/bbo.md) that scores 97.49, against the GP's 97.23, Optuna's GPSampler's
-# 95.75 and Optuna's default's 94.55; on the quick suite 91.96 (below Hyperopt's 93.58).
+# One objective: the GP alone for the first PAIR_LEAD trials, then the GP and TPE in turns
+# (benchmarks/results/bbo.md; how the lead was chosen in benchmarks/results/notes.md).
 
 #: The pair for one objective and a modest budget: a GP, then a GP and TPE in turns
 #: (_portfolio.py).
@@ -96,26 +71,17 @@ def _pair_why(f: Facts) -> str:
                 f"trials (past them, TPE would take turns with it)")
     return f"a Gaussian process proposes the first {PAIR_LEAD} trials, {turns}"
 
-# Trials screened by a pruner (benchmarks/results/fidelity.md, with ASHA): TPE that draws one
-# trial in three at random, BOHB's random fraction (Falkner et al. 2018, Alg. 2), reached
-# full-budget quality in fewer epochs than TPE alone and than random search, and was at least
-# as good as Optuna's TPE with its HyperbandPruner at equal epochs in most runs.
+# Trials screened by a pruner: BOHB's random fraction (Falkner et al. 2018, Alg. 2)
+# (benchmarks/results/fidelity.md).
 
 #: With pruned trials: TPE for two trials in three, a uniform draw for the third (BOHB).
 SCREENED = "tpe+random"
 
-# Where each choice lives, and its options; imported when first chosen (the registry imports
-# this module).
-_CLASSES: dict[str, tuple[str, str, dict[str, Any]]] = {
-    PAIR: ("dialed.samplers._portfolio", "PortfolioSampler",
-           {"members": ("gp", "tpe"), "lead": PAIR_LEAD}),
-    SCREENED: ("dialed.samplers._portfolio", "PortfolioSampler",
-               {"members": ("tpe", "random", "tpe")}),
-    "grid": ("dialed.samplers._grid", "GridSampler", {}),
-    "gp": ("dialed.samplers._gp", "GPSampler", {}),
-    "tpe": ("dialed.samplers._tpe", "TPESampler", {}),
-    "cmaes": ("dialed.samplers._cmaes", "CMAESSampler", {}),
-    "nsga2": ("dialed.samplers._nsga2", "NSGAIISampler", {}),
+#: The portfolios auto may choose, as the registry builds them (the other choices are plain
+#: registry names).
+_PORTFOLIOS: dict[str, dict[str, Any]] = {
+    PAIR: {"members": ("gp", "tpe"), "lead": PAIR_LEAD},
+    SCREENED: {"members": ("tpe", "random", "tpe")},
 }
 
 
@@ -373,10 +339,13 @@ class AutoSampler(Sampler):
     def _delegate(self, name: str) -> Sampler:
         sampler = self._delegates.get(name)
         if sampler is None:
-            module, cls, options = _CLASSES[name]
-            factory = getattr(importlib.import_module(module), cls)
+            from dialed.samplers import make_sampler  # the registry imports this module
+
+            options = _PORTFOLIOS.get(name)
+            built = (make_sampler(name, seed=self._seed_now()) if options is None
+                     else make_sampler("portfolio", seed=self._seed_now(), **options))
             # setdefault: two threads that both build one keep the same (they are equal)
-            sampler = self._delegates.setdefault(name, factory(seed=self._seed_now(), **options))
+            sampler = self._delegates.setdefault(name, built)
         return sampler
 
     def _seed_now(self) -> int:

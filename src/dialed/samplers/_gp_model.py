@@ -221,11 +221,9 @@ def _log_prior(
     Lengthscales: a normal on ``log l`` centred at ``log(0.35 sqrt(D))``. The ``sqrt(D)`` is
     HHN's (Sec. 4): the typical distance between points of the unit cube grows like
     ``sqrt(D)``, and a prior that ignores it makes a high-dimensional model needlessly wiggly.
-    HHN's own centre, ``exp(sqrt 2) sqrt(D) = 4.1 sqrt(D)``, left low-dimensional problems
-    (Hartmann-6, Rosenbrock-10) over-smoothed and under-explored with expected improvement and
-    50 trials in our runs; a centre of ``0.35 sqrt(D)`` did better than 0.5 and 0.7 times
-    ``sqrt(D)`` on Hartmann-6, better than 0.5 on Rosenbrock-10, and alike on Branin and
-    Ackley-10 (median best of 5-10 seeds). Signal and noise variances: the gamma
+    HHN's own centre, ``exp(sqrt 2) sqrt(D) = 4.1 sqrt(D)``, over-smooths low-dimensional
+    problems; the factor 0.35 did better (the runs: benchmarks/results/notes.md, "the
+    lengthscale prior"). Signal and noise variances: the gamma
     log-densities ``(a - 1) log v - b v`` of the values themselves (as Optuna's GP), which keep
     the signal near 1 and let a noiseless loss fit a noise near the lower bound, unlike a
     log-normal centred at ``e^-4`` whose pull stops the posterior from

@@ -46,7 +46,7 @@ __all__ = [
 #: Smallest bandwidth as a fraction of the range (Watanabe's minimum bandwidth factor, E6).
 _MIN_BANDWIDTH = 0.01
 #: The magic clip's exponent alpha: no bandwidth below ``(1 + n_kernels)^-alpha`` (E6; Optuna's
-#: clip is alpha = 1). 1.5 did best on our synthetic checks, at 80 trials and at 200.
+#: clip is alpha = 1); 1.5 did better (benchmarks/results/notes.md, "the magic clip").
 _MAGIC_CLIP_EXPONENT = 1.5
 #: A discrete parameter's bandwidth is at least this fraction of one value's slice.
 _MIN_BANDWIDTH_DISCRETE = 0.5

@@ -24,8 +24,12 @@ DEFAULT_URL = "sqlite:///dialed.db"
 _VALID = "sqlite:///path/to/file.db, postgresql+psycopg://user:password@host:5432/dbname, or memory"
 
 
-def open_storage(url: str | Storage | None) -> Storage:
-    """The storage behind ``url``; ``None`` or ``"memory"`` is a fresh in-process storage."""
+def open_storage(url: str | Storage | None, *, read_only: bool = False) -> Storage:
+    """The storage behind ``url``; ``None`` or ``"memory"`` is a fresh in-process storage.
+
+    ``read_only=True`` opens an SQLite file for reading only (it must exist); a file that
+    cannot be written is opened so anyway.
+    """
     if isinstance(url, Storage):
         return url
     if url is None or url == "memory":
@@ -36,7 +40,7 @@ def open_storage(url: str | Storage | None) -> Storage:
     if scheme.startswith("sqlite") or scheme.startswith("postgresql"):
         from dialed.storage._sql import SQLStorage
 
-        return SQLStorage(url)
+        return SQLStorage(url, read_only=read_only)
     raise StorageError(f"unknown storage URL {redact_url(url)!r}: expected {_VALID}")
 
 

@@ -81,6 +81,9 @@ class Storage(abc.ABC):
     #: A URL another process can pass to :func:`dialed.storage.open_storage` to reach the same
     #: data, or ``None`` when the data lives in this process only.
     url: str | None = None
+    #: True when this storage can only be read (a read-only SQLite file): writes raise
+    #: StorageError, and opening a study does not sweep for stale trials.
+    read_only: bool = False
 
     # -- studies ---------------------------------------------------------------------------
     @abc.abstractmethod

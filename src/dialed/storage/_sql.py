@@ -90,9 +90,10 @@ __all__ = ["SQLStorage"]
 class SQLStorage(Storage):
     """Studies in an SQLite file or a PostgreSQL database, shared by processes and machines."""
 
-    def __init__(self, url: str) -> None:
-        self._db = Database(url)
+    def __init__(self, url: str, read_only: bool = False) -> None:
+        self._db = Database(url, read_only=read_only)
         self.url = self._db.url  # an SQLite path made absolute: other processes reach the file
+        self.read_only = self._db.read_only is not None
         self._engine = self._db.engine  # the SQLAlchemy engine, for tests that watch statements
 
     def __repr__(self) -> str:

@@ -10,13 +10,22 @@ connection as one transaction, retried with backoff while the database is busy:
   (``NORMAL``).
 - **PostgreSQL**: reads run as ``REPEATABLE READ, READ ONLY``; a running trial's bookkeeping
   commits with ``synchronous_commit`` off.
+
+An SQLite file that cannot be written (a read-only file system, a file or folder without write
+permission), or one opened with ``read_only=True``, is opened read-only (``mode=ro``; on a
+read-only file system, where SQLite cannot make the WAL's shared-memory file, ``immutable=1``
+when no write-ahead log is waiting to be merged): reading works, and a write stops with one line
+saying that the file is read-only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as _pg
 from sqlalchemy.dialects import sqlite as _sqlite
 
+from dialed._util import install_hint
 from dialed.errors import StorageError
 from dialed.storage import redact_url
 from dialed.storage._schema import check_version, create_schema, stored_version
@@ -51,7 +61,9 @@ class Database:
     absolute); ``shown`` is the URL with its password hidden, for messages.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, read_only: bool = False) -> None:
+        #: Why this database is open for reading only (None: it can be written).
+        self.read_only: str | None = "it was opened read-only" if read_only else None
         if not isinstance(url, str):
             raise StorageError(f"a storage URL is a string such as {URL_FORMS}, got {url!r}")
         self.url = url
@@ -88,17 +100,22 @@ class Database:
             if "connect_timeout" not in parsed.query:
                 kwargs["connect_args"] = {"connect_timeout": 10}
         else:
-            parsed = parsed.set(database=self._sqlite_path(parsed.database))
+            path = self._sqlite_path(parsed.database)
+            parsed = parsed.set(database=path)
             # other processes (workers started elsewhere) must reach this same file
             self.url = parsed.render_as_string(hide_password=False)
             kwargs["connect_args"] = {"timeout": _BUSY_TIMEOUT_S}
+            if self.read_only is None:
+                self.read_only = _unwritable(path)
+            if self.read_only is not None:
+                return self._read_only_engine(path)
         try:
             engine = sa.create_engine(parsed, **kwargs)
         except ImportError as exc:
             driver = exc.name or _one_line(exc)
             raise StorageError(
                 f"cannot open storage {self.shown!r}: its database driver {driver!r} is not "
-                "installed (for PostgreSQL: pip install 'dialed[postgres]')"
+                f"installed (for PostgreSQL: {install_hint('postgres')})"
             ) from None
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, TypeError) as exc:
             raise StorageError(
@@ -107,6 +124,36 @@ class Database:
         if not self.postgres:
             sa.event.listen(engine, "connect", _sqlite_on_connect)
             sa.event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+
+    def _read_only_engine(self, path: str) -> sa.Engine:
+        """An engine whose connections read the SQLite file at ``path`` and never write."""
+        if not os.path.isfile(path):
+            raise StorageError(
+                f"cannot open storage {self.shown!r}: no database file at {path} "
+                f"({self.read_only}, and a read-only storage creates nothing)"
+            )
+        uri = f"file:{urllib.parse.quote(path)}?mode=ro"
+        try:  # mode=ro needs the WAL's shared-memory file, which SQLite makes if it can
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as probe:
+                probe.execute("SELECT 1 FROM sqlite_master").fetchall()
+        except sqlite3.Error:
+            wal = path + "-wal"
+            if os.path.exists(wal) and os.path.getsize(wal) > 0:
+                raise StorageError(
+                    f"cannot open storage {self.shown!r}: {self.read_only}, and its write-ahead "
+                    f"log {wal} holds changes that only a writer can merge; copy the database "
+                    "and its -wal file to a writable place"
+                ) from None
+            uri = f"file:{urllib.parse.quote(path)}?immutable=1"  # nothing writes it
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S,
+                                   check_same_thread=False)
+
+        engine = sa.create_engine("sqlite://", creator=connect)
+        sa.event.listen(engine, "connect", _sqlite_on_connect_read_only)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine
 
     def _sqlite_path(self, database: str | None) -> str:
@@ -131,6 +178,11 @@ class Database:
     def _open_schema(self) -> None:
         try:
             version = self.run(stored_version, write=False)
+            if version is None and self.read_only is not None:
+                raise StorageError(
+                    f"cannot open storage {self.shown!r}: it is not a dialed database (it has "
+                    f"no dialed tables), and it is read-only ({self.read_only})"
+                )
             if version is None:
                 version = self.run(self._create_schema, write=True)
         except StorageError as exc:
@@ -158,6 +210,11 @@ class Database:
         ``durable=False``: a running trial's bookkeeping, not waited onto the disk (see the
         module's docstring).
         """
+        if write and self.read_only is not None:
+            raise StorageError(
+                f"storage {self.shown!r} is read-only ({self.read_only}): it can be read "
+                "(dialed studies, trials, best, export, report, dashboard) but not written"
+            )
         start, attempt = time.monotonic(), 0
         while True:
             attempt += 1
@@ -206,6 +263,26 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _sqlite_on_connect_read_only(dbapi_connection: Any, connection_record: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+
+
+def _unwritable(path: str) -> str | None:
+    """Why the SQLite file at ``path`` (or the folder it and its WAL files live in) cannot be
+    written, or None when it can (or does not exist yet and its folder can hold it)."""
+    folder = os.path.dirname(path)
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{folder} is on a read-only file system"
+    except OSError:
+        return None
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return f"{path} is not writable"
+    if os.path.exists(path) and not os.access(folder, os.W_OK):
+        return f"its folder {folder} is not writable"
+    return None
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:

@@ -1,0 +1,50 @@
+"""``import dialed`` stays light: the heavy libraries come in where they are first used.
+
+A fresh interpreter imports dialed (and runs a small in-memory study with the default
+sampler's first trials, and the CLI's --help) and lists what it loaded; not a timing test (the
+timings against Optuna's are in benchmarks/results/startup.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+#: What `import dialed` must not load.
+HEAVY = ("scipy.stats", "sklearn", "torch", "ray", "sqlalchemy.dialects.postgresql",
+         "starlette", "pandas", "pydantic", "rich")
+
+
+def _loaded(code: str) -> set[str]:
+    script = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _heavy(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules for h in names if m == h or m.startswith(h + "."))
+
+
+def test_import_dialed_loads_no_heavy_library() -> None:
+    assert _heavy(_loaded("import dialed"), HEAVY) == []
+
+
+def test_the_public_names_are_there_when_asked_for() -> None:
+    loaded = _loaded("import dialed\nassert callable(dialed.Workflow) and "
+                     "callable(dialed.recommend) and dialed.samplers.GPSampler.name == 'gp'")
+    assert "dialed.workflow" in loaded and "dialed.samplers._gp" in loaded
+
+
+@pytest.mark.parametrize("code", [
+    "from dialed.cli import app",  # what `dialed --help` imports
+    "import dialed\ns = dialed.create_study()\n"
+    "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=3)",  # memory, Sobol' start
+])
+def test_a_study_and_the_cli_need_none_of_the_extras(code: str) -> None:
+    extras = ("sklearn", "torch", "ray", "sqlalchemy.dialects.postgresql", "starlette",
+              "pandas")
+    assert _heavy(_loaded(code), extras) == []
