@@ -68,19 +68,19 @@ def test_a_constraint_on_peak_memory() -> None:
 
 def test_several_objectives_with_a_cost_constraint() -> None:
     study = dialed.create_study(
-        metrics={"val_acc": "maximize", "latency_ms": "minimize", "wall_seconds": "<= 0.01"},
+        metrics={"val_acc": "maximize", "latency_ms": "minimize", "wall_seconds": "<= 0.2"},
         seed=0,
     )
 
     def objective(trial: dialed.Trial) -> dict[str, float]:
         x = trial.suggest_float("x", 0.0, 1.0)
         if x > 0.5:
-            time.sleep(0.03)  # breaks the wall-time bound
+            time.sleep(0.3)  # breaks the wall-time bound (a quick trial keeps it on a busy machine)
         return {"val_acc": x, "latency_ms": 10 * x}
 
     study.optimize(objective, n_trials=12)
     front = study.best_trials
-    assert front and all(t.metrics["wall_seconds"] <= 0.01 for t in front)
+    assert front and all(t.metrics["wall_seconds"] <= 0.2 for t in front)
     assert all(t.params["x"] <= 0.5 for t in front)
 
 

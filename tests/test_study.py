@@ -221,10 +221,10 @@ def test_timeout_stops() -> None:
     import time
 
     study = dialed.create_study("to")
-    start = time.monotonic()
     study.optimize(lambda t: time.sleep(0.05) or 0.0, timeout=0.5)
-    assert time.monotonic() - start < 3
-    assert 3 <= len(study.trials) <= 20
+    # no trial starts after the deadline: 10 sleeps of 0.05 s fill it, an 11th may just start
+    # (a loaded machine runs fewer); without the deadline it would run until interrupted
+    assert 1 <= len(study.trials) <= 11 and all(t.state.finished for t in study.trials)
 
 
 def test_callbacks_see_each_trial() -> None:

@@ -26,6 +26,7 @@ from dialed.errors import (
     SpaceError,
     StorageError,
     StudyNotFoundError,
+    TrialAbandoned,
     TrialStateError,
     WorkflowError,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "StudyNotFoundError",
     "Target",
     "Trial",
+    "TrialAbandoned",
     "TrialRecord",
     "TrialState",
     "TrialStateError",

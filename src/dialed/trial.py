@@ -111,6 +111,8 @@ class TrialBackend(Protocol):
 
     def suggest(self, name: str, distribution: Distribution) -> Any: ...
 
+    def suggest_many(self, space: Mapping[str, Distribution]) -> dict[str, Any]: ...
+
     def report(self, value: float, step: int) -> None: ...
 
     def should_prune(self) -> bool: ...
@@ -188,8 +190,11 @@ class Trial:
         return self._suggest(name, distribution)
 
     def suggest_space(self, space: Mapping[str, Distribution]) -> dict[str, Any]:
-        """Suggest every parameter of a declared space; returns the configuration."""
-        return {name: self._suggest(name, dist) for name, dist in space.items()}
+        """Suggest every parameter of a declared space; returns the configuration (stored in
+        one write where a trial stores each suggestion at once)."""
+        values = self._backend.suggest_many(space)
+        self._params.update(values)
+        return values
 
     def _suggest(self, name: str, dist: Distribution) -> Any:
         value = self._backend.suggest(name, dist)

@@ -1,5 +1,7 @@
 """The fault test: a grid study run by 4 worker processes while a chaos loop SIGKILLs a random
-worker every second or two (and at least once per eighth of the grid) and starts a replacement.
+busy worker once per 12 cells completed (16 kills or so over the 200 cells) and starts a
+replacement. The test is bounded by progress, not by the clock: a slow machine takes longer,
+and only a run that makes no progress at all for STALL_S fails.
 
 At the end: no finished trial lost or changed (finished trials are snapshotted during the run
 and compared field for field), no grid cell run to completion twice, every trial of a killed
@@ -45,10 +47,12 @@ N_CELLS = A_VALUES * len(B_CHOICES)  # 200
 N_WORKERS = 4
 N_STANDBY = 4
 MAX_RETRIES = 3
-#: A worker is killed at least once per this many completed cells, however fast the grid runs.
-KILL_EVERY_CELLS = N_CELLS // 8
-#: The whole run stops here, finished or not (then the test fails and says why).
-TIME_LIMIT_S = 180.0
+#: A busy worker is killed each time this many more cells have completed.
+KILL_EVERY_CELLS = 12
+#: The run fails when nothing moves this long: no trial finishes, no worker starts or ends.
+STALL_S = 240.0
+#: pytest's own limit: only a hang of the test itself reaches it.
+HANG_LIMIT_S = 1800
 
 WORKER = textwrap.dedent(
     """
@@ -174,12 +178,12 @@ def _run_chaos(url: str, folder: Path) -> None:
     chaos = Chaos(url, name, folder)
     rng = random.Random(0)
     kills = 0
-    deadline = time.monotonic() + TIME_LIMIT_S
     started = False
+    progress: tuple[int, int, int] = (-1, -1, -1)
+    moved = time.monotonic()
     try:
-        next_kill = time.monotonic() + rng.uniform(1.0, 2.0)
         done_at_kill = 0
-        while time.monotonic() < deadline:
+        while True:
             time.sleep(0.1)
             chaos.snapshot(study)
             if _complete(study):
@@ -189,17 +193,16 @@ def _run_chaos(url: str, folder: Path) -> None:
             # runs what is left
             chaos.top_up(N_WORKERS if not started or chaos.alive() else 1)
             started = started or bool(chaos.alive())
-            # a kill every second or two, and at least one per eighth of the grid (on a busy
-            # machine the workers start late and then run the grid in a few seconds)
             done = sum(r.state == TrialState.COMPLETE for r in chaos.snapshots.values())
-            due = time.monotonic() >= next_kill or done - done_at_kill >= KILL_EVERY_CELLS
-            if due and chaos.kill_one(rng, study):
+            if done - done_at_kill >= KILL_EVERY_CELLS and chaos.kill_one(rng, study):
                 kills += 1
                 done_at_kill = done
-                next_kill = time.monotonic() + rng.uniform(1.0, 2.0)
-        else:
-            pytest.fail(f"the study did not complete within {TIME_LIMIT_S:.0f} s "
-                        f"({kills} kills)")
+            now = (len(chaos.snapshots), len(chaos.workers), len(chaos.alive()))
+            if now != progress:
+                progress, moved = now, time.monotonic()
+            elif time.monotonic() - moved > STALL_S:
+                pytest.fail(f"no progress for {STALL_S:.0f} s: {progress[0]} trials finished, "
+                            f"{kills} kills, {len(chaos.alive())} workers running")
         for w in chaos.alive():  # the last workers find the grid exhausted and stop
             w.proc.wait(timeout=60)
     finally:
@@ -249,12 +252,12 @@ def _run_chaos(url: str, folder: Path) -> None:
     final.storage.delete_study(name)
 
 
-@pytest.mark.timeout(TIME_LIMIT_S + 120)
+@pytest.mark.timeout(HANG_LIMIT_S)
 def test_chaos_on_sqlite(tmp_path: Path) -> None:
     _run_chaos(f"sqlite:///{tmp_path / 'chaos.db'}", tmp_path)
 
 
-@pytest.mark.timeout(TIME_LIMIT_S + 120)
+@pytest.mark.timeout(HANG_LIMIT_S)
 @pytest.mark.skipif(POSTGRES_URL is None, reason="DIALED_TEST_POSTGRES_URL is not set")
 def test_chaos_on_postgresql(tmp_path: Path) -> None:
     assert POSTGRES_URL is not None

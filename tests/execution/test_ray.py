@@ -268,4 +268,4 @@ def test_a_lost_task_is_swept_until_its_exiting_worker_is_gone(
     monkeypatch.setattr(_ray, "fail_stale_trials", lambda ctx: calls.append(0.0) or [])
     start = time.monotonic()
     assert _ray.sweep_after_loss(study.context, wait=0.3) == []  # a worker on another machine
-    assert 0.3 <= time.monotonic() - start < 2.0
+    assert time.monotonic() - start >= 0.3 and len(calls) >= 2  # it looked until the wait ended

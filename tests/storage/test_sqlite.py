@@ -250,7 +250,7 @@ def test_reads_do_not_take_the_write_lock(db: SQLStorage, tmp_path: Path) -> Non
         start = time.perf_counter()
         assert db.get_trials(sid) == []
         assert db.get_study("s").study_id == sid
-        assert time.perf_counter() - start < 5.0
+        assert time.perf_counter() - start < 30.0  # a blocked read would wait 60 s (busy timeout)
     finally:
         writer.execute("ROLLBACK")
         writer.close()

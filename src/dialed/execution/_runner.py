@@ -54,6 +54,7 @@ class TrialRunner:
         self._history: History | None = None
         self._sampler_history: History | None = None
         self._lock = threading.Lock()
+        self._holding = False  # suggest_many: one write for all
         #: Recovery failed this trial while it ran: nothing more of it is stored.
         self.abandoned = False
         self.warned = False
@@ -89,9 +90,21 @@ class TrialRunner:
         with self._lock:
             self.params[name] = value
             self._pending[name] = value
-        if not self.buffered:
+        if not self.buffered and not self._holding:
             self.flush(beat=False, strict=True)
         return value
+
+    def suggest_many(self, space: Mapping[str, Distribution]) -> dict[str, Any]:
+        """Every parameter of ``space``; a trial that stores each suggestion at once stores
+        these in one write."""
+        self._holding = True
+        try:
+            values = {name: self.suggest(name, dist) for name, dist in space.items()}
+        finally:
+            self._holding = False
+        if not self.buffered:
+            self.flush(beat=False, strict=True)
+        return values
 
     def report(self, value: float, step: int) -> None:
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:

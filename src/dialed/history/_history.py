@@ -60,7 +60,7 @@ class History:
         self._metrics = metrics
         self._trials = tuple(trials)
         self._memo = Memo() if memo is None else memo
-        self._given_rows: Rows | None = None
+        self._given_rows: Rows | Callable[[], Rows] | None = None
         self._seen_index: SeenIndex | None = None
         self._row_keys: Sequence[ConfigKey] | None = None
 
@@ -70,13 +70,14 @@ class History:
         space: Space,
         metrics: MetricSet,
         trials: tuple[TrialRecord, ...],
-        rows: Rows,
+        rows: Rows | Callable[[], Rows],
         *,
         memo: Memo,
         seen: SeenIndex | None = None,
         row_keys: Sequence[ConfigKey] | None = None,
     ) -> History:
-        """A history whose rows (and configuration keys) the caller has derived already.
+        """A history whose rows (and configuration keys) the caller has derived already, or
+        derives when first asked (``rows`` a function).
 
         ``rows`` must be :func:`derive` of ``trials`` over ``space``; ``seen`` answers whether
         a trial of ``trials`` has a configuration key, and ``row_keys`` gives each one's key.
@@ -112,8 +113,11 @@ class History:
     @cached_property
     def rows(self) -> Rows:
         """One row of derived arrays per trial of :attr:`trials`."""
-        if self._given_rows is not None:
-            return self._given_rows
+        given = self._given_rows
+        if isinstance(given, Rows):
+            return given
+        if given is not None:
+            return given()
         return derive(self._trials, self._space, self._metrics)
 
     # -- subsets (records, and their row indices) ---------------------------------------------

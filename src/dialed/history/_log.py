@@ -8,10 +8,12 @@ reads the running trials and those that finished or started since, not the whole
 (Optuna reads every trial per suggestion: optuna#1170), and a trial enqueued long ago is read
 again once it runs and finishes, whatever happened in between.
 
-A finished trial's rows (:mod:`._rows`) are derived once, when it is first read, into columns
-that grow at their end (trials finish roughly in order) and are rebuilt when one finishes out
-of order; a snapshot (:class:`~._history.History`) takes views of them, so the history a
-sampler sees is the finished trials' rows as they were, plus its running trials'.
+A finished trial's rows (:mod:`._rows`) are derived once, the first time a sampler or a pruner
+reads rows after the trial was read (a sampler that reads none, random search, never pays for
+them), into columns that grow at their end (trials finish roughly in order) and are rebuilt
+when one finishes out of order; a snapshot (:class:`~._history.History`) takes views of them,
+so the history a sampler sees is the finished trials' rows as they were, plus its running
+trials'.
 """
 
 from __future__ import annotations
@@ -47,7 +49,11 @@ class HistoryLog:
         self._finished: list[TrialRecord] = []  # by number
         self._numbers: list[int] = []
         self._ids: set[int] = set()
-        self._columns = _Columns()
+        self._columns = _Columns()  # the rows of _finished but for _pending, in its order
+        self._pending: list[TrialRecord] = []  # held, rows not derived yet
+        # bumped whenever the columns stop being a prefix of what they were (a trial held out
+        # of order, the space grown): a snapshot then derives its rows from its own records
+        self._generation = 0
         self._trials: tuple[TrialRecord, ...] = ()  # _finished as a tuple, made when needed
         # the configurations of the finished trials, each with the count of finished trials
         # held when it was first held: a snapshot of n trials has seen those below n
@@ -66,10 +72,12 @@ class HistoryLog:
         with self._lock:
             if space == self._space_dict:
                 return
+            self._derive_pending()
             old = self._space
             self._space_dict = dict(space)
             self._space = Space(space)
             self._columns.respace(old, self._space, self._finished)
+            self._generation += 1
 
     def refresh_space(self) -> Space:
         self.set_space(self._storage.get_space(self._study_id))
@@ -101,68 +109,96 @@ class HistoryLog:
     # -- holding finished trials ------------------------------------------------------------
     def _hold(self, new: list[TrialRecord]) -> None:
         new.sort(key=_number)
-        rows = derive(new, self._space, self._metrics)
         first = len(self._finished)
-        if not self._numbers or new[0].number > self._numbers[-1]:
-            positions = None  # the usual case: they finished in order
+        in_order = not self._numbers or new[0].number > self._numbers[-1]
+        if in_order:  # the usual case: they finished in order
             self._finished.extend(new)
             self._numbers.extend(t.number for t in new)
         else:
-            positions = np.searchsorted(np.array(self._numbers), [t.number for t in new])
             for rec in new:
                 k = bisect.bisect_left(self._numbers, rec.number)
                 self._finished.insert(k, rec)
                 self._numbers.insert(k, rec.number)
-        self._columns.add(rows, positions)
+            self._generation += 1
+        self._pending.extend(new)
         self._trials = ()
         self._ids.update(t.trial_id for t in new)
         keys = [config_key(t.params) for t in new]
         for key in keys:
             self._keys.setdefault(key, first + 1)  # held once the first n > first trials are
-        if positions is None:
+        if in_order:
             self._key_rows.extend(keys)
         else:
             self._key_rows = [config_key(t.params) for t in self._finished]
+
+    def _derive_pending(self) -> None:
+        """Derive the rows of the trials held since the last time, into the columns."""
+        if not self._pending:
+            return
+        pending = sorted(self._pending, key=_number)
+        self._pending = []
+        rows = derive(pending, self._space, self._metrics)
+        have = self._columns.numbers()
+        positions = None
+        if len(have) and pending[0].number < have[-1]:
+            positions = np.searchsorted(have, [t.number for t in pending])
+        self._columns.add(rows, positions)
+
+    def _rows_of(self, trials: tuple[TrialRecord, ...], count: int, generation: int,
+                 running: Sequence[TrialRecord], positions: np.ndarray | None) -> Rows:
+        """The rows of a snapshot's ``trials``: its first ``count`` finished ones from the
+        columns while they are still that prefix, its ``running`` ones (inserted at
+        ``positions``, or after) derived now."""
+        with self._lock:
+            self._derive_pending()
+            if generation == self._generation and self._columns.size() >= count:
+                finished = self._columns.view(self._space, self._metrics, count)
+            else:  # the columns moved on since the snapshot: its own rows, from its records
+                kept = [t for t in trials if t.state != TrialState.RUNNING]
+                finished = derive(kept, self._space, self._metrics)
+            if not running:
+                return finished
+            run_rows = derive(running, self._space, self._metrics)
+        if positions is None:
+            return Rows.join([finished, run_rows])
+        return Rows.merge(finished, positions, run_rows)
 
     # -- snapshots ---------------------------------------------------------------------------
     def _snapshot(self, exclude_trial_id: int | None) -> History:
         if not self._trials:
             self._trials = tuple(self._finished)
-        finished, rows = self._trials, self._columns.view(self._space, self._metrics)
-        count = len(finished)
+        finished, count, generation = self._trials, len(self._trials), self._generation
         keys, key_rows = self._keys, self._key_rows[:count]
         if exclude_trial_id is not None and exclude_trial_id in self._ids:
             # rare: the trial asked about finished already (a tell of a finished trial)
-            keep = np.array([t.trial_id != exclude_trial_id for t in finished], dtype=bool)
-            finished = tuple(t for t in finished if t.trial_id != exclude_trial_id)
-            rows = rows.take(np.flatnonzero(keep))
-            key_rows = [k for k, ok in zip(key_rows, keep.tolist(), strict=True) if ok]
+            keep = [t.trial_id != exclude_trial_id for t in finished]
+            finished = tuple(t for t, ok in zip(finished, keep, strict=True) if ok)
+            key_rows = [k for k, ok in zip(key_rows, keep, strict=True) if ok]
             keys = dict.fromkeys(key_rows, 0)
-            count = len(finished)
+            count, generation = len(finished), -1  # not a prefix of the columns
         running = [t for t in self._running if t.trial_id != exclude_trial_id]
         run_keys = [config_key(t.params) for t in running]
-        if running:
-            run_rows = derive(running, self._space, self._metrics)
-            numbers = [t.number for t in running]
-            if not finished or numbers[0] > finished[-1].number:
-                trials = finished + tuple(running)
-                rows = Rows.join([rows, run_rows])
-                all_keys = [*key_rows, *run_keys]
-            else:
-                positions = np.searchsorted(rows.number, numbers)
-                rows = Rows.merge(rows, positions, run_rows)
-                merged, all_keys = list(finished), list(key_rows)
-                for k, rec, key in zip(reversed(positions.tolist()), reversed(running),
-                                       reversed(run_keys), strict=True):
-                    merged.insert(k, rec)  # from the back: earlier positions stay valid
-                    all_keys.insert(k, key)
-                trials = tuple(merged)
+        positions: np.ndarray | None = None
+        if running and finished and running[0].number < finished[-1].number:
+            positions = np.searchsorted([t.number for t in finished],
+                                        [t.number for t in running])
+            merged, all_keys = list(finished), list(key_rows)
+            for k, rec, key in zip(reversed(positions.tolist()), reversed(running),
+                                   reversed(run_keys), strict=True):
+                merged.insert(k, rec)  # from the back: earlier positions stay valid
+                all_keys.insert(k, key)
+            trials = tuple(merged)
+        elif running:
+            trials, all_keys = finished + tuple(running), [*key_rows, *run_keys]
         else:
             trials, all_keys = finished, key_rows
         live = frozenset(run_keys)
 
         def seen(key: ConfigKey) -> bool:
             return keys.get(key, count + 1) <= count or key in live
+
+        def rows() -> Rows:
+            return self._rows_of(trials, count, generation, running, positions)
 
         return History.assemble(self._space, self._metrics, trials, rows, memo=self.memo,
                                 seen=seen, row_keys=all_keys)
@@ -179,10 +215,17 @@ class _Columns:
         self._rows: Rows | None = None  # full buffers, capacity rows
         self._n = 0
 
-    def view(self, space: Space, metrics: MetricSet) -> Rows:
+    def size(self) -> int:
+        return self._n
+
+    def numbers(self) -> np.ndarray:
+        return np.zeros(0, dtype=np.int64) if self._rows is None else self._rows.number[:self._n]
+
+    def view(self, space: Space, metrics: MetricSet, count: int) -> Rows:
+        """The first ``count`` rows (views: appending later leaves them as they are)."""
         if self._rows is None:
             return derive((), space, metrics)
-        return self._rows.take(slice(0, self._n))
+        return self._rows.take(slice(0, count))
 
     def add(self, rows: Rows, positions: np.ndarray | None) -> None:
         if self._rows is None:

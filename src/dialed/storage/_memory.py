@@ -417,10 +417,18 @@ def _snapshot(rec: TrialRecord) -> TrialRecord:
     """A record whose mappings the caller may change without changing what is stored."""
     return replace(
         rec,
-        params=copy.deepcopy(dict(rec.params)),
+        params=_copied(rec.params),
         metrics=dict(rec.metrics),
         intermediate=dict(rec.intermediate),
         environment=dict(rec.environment),
-        user_attrs=copy.deepcopy(dict(rec.user_attrs)),
-        system_attrs=copy.deepcopy(dict(rec.system_attrs)),
+        user_attrs=_copied(rec.user_attrs),
+        system_attrs=_copied(rec.system_attrs),
     )
+
+
+_SCALARS = (int, float, str, bool, type(None))
+
+
+def _copied(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a JSON-like mapping: scalars as they are, containers deep-copied."""
+    return {k: v if type(v) in _SCALARS else copy.deepcopy(v) for k, v in values.items()}

@@ -578,6 +578,31 @@ class StorageSuite:
         assert storage.get_trials(sid, min_trial_id=c.trial_id + 1) == []
         assert storage.get_trials(self.study(storage, "empty").study_id) == []
 
+    def test_trials_since_reads_what_changed_and_the_frontier(self, storage: Storage) -> None:
+        sid = self.study(storage).study_id
+        empty = storage.trials_since(sid, None)
+        assert empty.trials == [] and empty.frontier is None
+        a = self.finished(storage, sid, loss=1.0)
+        first = storage.trials_since(sid, None)
+        assert first.trials == [storage.get_trial(a.trial_id)]
+        assert first.frontier is not None and first.frontier > a.trial_id  # all finished
+        storage.enqueue_trials(sid, [{"x": 1}])  # waiting: below the frontier, not read
+        b = storage.create_trial(sid, worker="w")
+        read = storage.trials_since(sid, first.frontier)
+        assert [t.number for t in read.trials] == [2]  # the running one; the waiting one is not
+        waiting = storage.get_trials(sid, states=[WAITING])[0]
+        assert read.frontier == waiting.trial_id  # the lowest waiting or running trial
+        claimed = storage.claim_trial(sid, worker="w")
+        assert claimed is not None and claimed.trial_id == waiting.trial_id
+        storage.finish_trial(claimed.trial_id, COMPLETE, metrics={"loss": 0.5})
+        again = storage.trials_since(sid, read.frontier)
+        assert [(t.number, t.state) for t in again.trials] == [(1, COMPLETE), (2, RUNNING)]
+        assert again.frontier == b.trial_id
+        storage.finish_trial(b.trial_id, FAILED)
+        last = storage.trials_since(sid, again.frontier)
+        assert [t.number for t in last.trials] == [2]
+        assert last.frontier is not None and last.frontier > b.trial_id  # none unfinished
+
     def test_count_trials(self, storage: Storage) -> None:
         sid = self.study(storage).study_id
         assert storage.count_trials(sid) == 0
