@@ -28,6 +28,8 @@ METHODS: list[tuple[str, str, str]] = [
      "(BOHB's random fraction of 1/3), + ASHA, BOHB-style sampler view"),
     ("dialed-auto", "dialed", "dialed's defaults (`auto` sampler and `auto` pruner), as a user "
      "gets them by declaring the resource"),
+    ("dialed-auto-full", "dialed", "the same `auto` sampler with no resource declared and no "
+     "pruning: every trial to the full budget"),
     ("optuna-median", "optuna", "Optuna default sampler (TPE) + MedianPruner"),
     ("optuna-hyperband", "optuna", "Optuna default sampler (TPE) + HyperbandPruner"),
 ]
@@ -95,15 +97,16 @@ def run_method(method: str, problem: Problem, curve_of: Curve, seed: int,
     else:
         pruner: Any = {"dialed-median": "median", "dialed-asha": "asha",
                        "dialed-tpe-asha": "asha", "dialed-bohb-asha": "asha",
-                       "dialed-auto": "auto"}.get(method, "hyperband")
-        sampler: Any = "auto" if method == "dialed-auto" else "random"
+                       "dialed-auto": "auto", "dialed-auto-full": "none"}.get(method, "hyperband")
+        sampler: Any = "auto" if method.startswith("dialed-auto") else "random"
         if method.startswith("dialed-tpe-"):
             sampler, note = tpe_sampler(seed)
         elif method == "dialed-bohb-asha":
             from dialed.samplers import PortfolioSampler
 
             sampler = PortfolioSampler(seed, members=BOHB_MEMBERS)
-        _run_dialed(problem, curve_of, seed, meter, pruner=pruner, sampler=sampler)
+        _run_dialed(problem, curve_of, seed, meter, pruner=pruner, sampler=sampler,
+                    resource=method != "dialed-auto-full")
     return {
         "method": method, "problem": problem.name, "seed": seed, "budget": budget,
         "trials": meter.trials, "epochs": meter.epochs,
@@ -129,13 +132,13 @@ def _objective(problem: Problem, curve_of: Curve, meter: _Meter, trial: Any, mod
 
 
 def _run_dialed(problem: Problem, curve_of: Curve, seed: int, meter: _Meter, *, pruner: Any,
-                sampler: Any) -> None:
+                sampler: Any, resource: bool = True) -> None:
     import dialed
 
     study = dialed.create_study(
         f"{problem.name}-{seed}", sampler=sampler, pruner=pruner, seed=seed,
         resource={"name": "epochs", "min": problem.min_epochs, "max": problem.max_epochs,
-                  "reduction_factor": problem.eta},
+                  "reduction_factor": problem.eta} if resource else None,
     )
     while meter.epochs < meter.budget:
         trial = study.ask()

@@ -202,6 +202,76 @@ def _hartmann_space(dim: int) -> list[ParamSpec]:
     return [(f"x{i}", "float", 0.0, 1.0, False) for i in range(dim)]
 
 
+# -- constructed fidelities: from faithful to misleading ---------------------------------------
+#: name -> (noise at the cheapest budget, bias towards a moved optimum at the cheapest budget)
+FIDELITIES: dict[str, tuple[float, float]] = {
+    "faithful": (0.02, 0.0),  # Spearman's rho of epoch 1 against the final value: 0.99
+    "noisy": (0.3, 0.0),  # 0.6
+    "biased": (0.05, 0.5),  # 0.2 (0.6 at a third of the budget)
+    "misleading": (0.3, 0.6),  # 0.05 (0.16 at a third of the budget)
+}
+_CENTRE = np.array([0.7, 0.25, 0.6, 0.35])  # the optimum at the full budget
+_MOVED = np.array([0.2, 0.8, 0.15, 0.85])  # the optimum the bias pulls low budgets towards
+_WEIGHTS = np.array([1.0, 0.8, 0.6, 0.4])
+
+
+def _bowl(x: np.ndarray, centre: np.ndarray) -> float:
+    return float(np.sum(_WEIGHTS * (x - centre) ** 2))
+
+
+def _constructed_curves(noise: float, bias: float, max_epochs: int) -> Callable[..., Any]:
+    """Curves whose low budgets range from faithful to misleading, by construction.
+
+    At budget ``s = epoch / max_epochs`` a configuration's value is its final loss (a weighted
+    bowl around ``_CENTRE``) plus a learning-curve decay that all configurations share, plus
+    ``(1 - s)`` times a bias towards another bowl (around ``_MOVED``) and noise that depends on
+    the configuration and the epoch (seeded): at the full budget exactly the final loss. More
+    noise and more bias make the cheap budgets rank configurations less like the full one.
+    """
+    def make(seed: int) -> Callable[[dict[str, Any], int], Iterator[float]]:
+        def curve(params: dict[str, Any], model_seed: int) -> Iterator[float]:
+            x = np.array([params[f"x{i}"] for i in range(len(_CENTRE))])
+            final, moved = _bowl(x, _CENTRE), _bowl(x, _MOVED)
+            key = int.from_bytes(np.round(x, 12).tobytes()[:8], "little") ^ seed
+            rng = np.random.default_rng([key % (2**63), seed])
+            epoch = 0
+            while True:
+                epoch += 1
+                s = min(epoch / max_epochs, 1.0)
+                gap = 1.0 - s
+                yield (final + 0.3 * gap + gap * bias * (moved - final)
+                       + gap * noise * float(rng.standard_normal()))
+
+        return curve
+
+    return make
+
+
+def _constructed_space() -> list[ParamSpec]:
+    return [(f"x{i}", "float", 0.0, 1.0, False) for i in range(len(_CENTRE))]
+
+
+def rank_correlation(problem: Problem, seed: int = 0, n: int = 200, epoch: int = 1) -> float:
+    """Spearman's rho between the value at ``epoch`` and the final value over ``n`` uniform
+    configurations: how faithful the problem's cheapest budget is (for the report)."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(seed)
+    curve_of = problem.make(seed)
+    low, high = [], []
+    for i in range(n):
+        params = {f"x{j}": float(v) for j, v in enumerate(rng.random(len(problem.space)))}
+        values = list(_take(curve_of(params, i), problem.max_epochs))
+        low.append(values[epoch - 1])
+        high.append(values[-1])
+    return float(spearmanr(low, high).statistic)
+
+
+def _take(it: Iterator[float], n: int) -> Iterator[float]:
+    for _ in range(n):
+        yield next(it)
+
+
 def problems(quick: bool) -> list[Problem]:
     """The problems of a run: four in the quick mode, five (Hartmann-6 too) otherwise."""
     max_epochs = 27 if quick else 81
@@ -219,6 +289,13 @@ def problems(quick: bool) -> list[Problem]:
                 _hartmann_curves(3, max_epochs), optimum=-3.86278,
                 note="multi-fidelity Hartmann-3, known minimum -3.86278"),
     ]
+    for label, (noise, bias) in FIDELITIES.items():
+        out.append(Problem(f"Bowl4-{label}", _constructed_space(), max_epochs, 1, 3,
+                           _constructed_curves(noise, bias, max_epochs), optimum=0.0,
+                           note=f"constructed: a 4-D bowl, low budgets {label} (noise {noise} "
+                                f"and bias {bias} towards a moved optimum at the cheapest "
+                                "budget, shrinking to none at the full budget)",
+                           meta={"fidelity": label}))
     if not quick:
         out.append(Problem("Hartmann6-mf", _hartmann_space(6), max_epochs, 1, 3,
                            _hartmann_curves(6, max_epochs), optimum=-3.32237,

@@ -38,7 +38,10 @@ class ASHAPruner(HalvingPruner):
     ``min_resource``, ``max_resource`` and ``reduction_factor`` default to the study's declared
     resource (then to 1, no maximum, and 3). ``sampler_view`` is what the sampler sees:
     ``"budget"`` (the BOHB-style view of :func:`~dialed.pruners.fidelity_history`, useful to a
-    model-based sampler) or ``"all"`` (the plain history).
+    model-based sampler) or ``"all"`` (the plain history). With ``evidence`` a rung stops
+    trials only once it has shown that it predicts the full budget, and the sampler's view
+    holds only such rungs (:mod:`dialed.pruners._evidence`): the first trials run to the full
+    budget, and a cheap budget that misleads never decides.
     """
 
     name = "asha"
@@ -51,9 +54,11 @@ class ASHAPruner(HalvingPruner):
         min_early_stopping_rate: int = 0,
         sampler_view: str = "budget",
         min_observations: int | None = None,
+        evidence: bool = False,
     ) -> None:
         super().__init__(min_resource, max_resource, reduction_factor, sampler_view,
-                         min_observations, min_early_stopping_rate=min_early_stopping_rate)
+                         min_observations, evidence,
+                         min_early_stopping_rate=min_early_stopping_rate)
         check_int(self.name, "min_early_stopping_rate", min_early_stopping_rate, 0)
 
     # -- settings ------------------------------------------------------------------------------
@@ -69,8 +74,11 @@ class ASHAPruner(HalvingPruner):
     def should_prune(self, history: History, trial: TrialRecord) -> str | None:
         low, high, eta = self.budgets()
         first = low * eta ** self._options["min_early_stopping_rate"]
+        refusal = self._verdict_rungs(history)
         return halving_verdict(history, trial, first=first, high=high, eta=eta,
-                               verdicts=self._verdicts, label="ASHA", unit=self.unit)
+                               verdicts=self._verdicts, label="ASHA", unit=self.unit,
+                               refusal=refusal,
+                               evidence=self.evidence(history) if refusal else None)
 
     def sampler_history(self, history: History, trial_attrs: Mapping[str, Any]) -> History:
         if self._options["sampler_view"] == "all":

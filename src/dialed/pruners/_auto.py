@@ -62,7 +62,13 @@ class AutoPruner(Pruner):
         return self._inner
 
     def decision(self) -> dict[str, Any] | None:
-        return None if self._decision is None else dict(self._decision)
+        if self._decision is None:
+            return None
+        out = dict(self._decision)
+        note = getattr(self._inner, "evidence_note", lambda: None)()
+        if note:
+            out["evidence"] = note
+        return out
 
     def _choose(self, metrics: MetricSet) -> Pruner:
         if self._inner is not None:
@@ -75,12 +81,13 @@ class AutoPruner(Pruner):
                       f"{len(metrics.objectives)} objectives: no curve ranks trials on all of "
                       "them, so only NaN or infinite reports stop a trial")
         elif resource is not None:
-            inner = ASHAPruner()
+            inner = ASHAPruner(evidence=True)
             reason = (f"the objective reports intermediate values and the study declares its "
                       f"resource ({resource.name} from {resource.min:g} to {resource.max:g}, "
                       f"reduction factor {resource.reduction_factor:g}): asynchronous "
-                      "successive halving screens every trial at the cheapest budget and "
-                      "promotes the best third of each rung")
+                      "successive halving promotes the best third of each rung, from the rungs "
+                      "that have shown they rank trials as the full budget does (until then "
+                      "trials run to the full budget)")
         else:
             inner = MedianPruner()
             reason = ("the objective reports intermediate values and the study declares no "

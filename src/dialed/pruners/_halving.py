@@ -19,6 +19,7 @@ from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners._base import Pruner
 from dialed.pruners._curve import at_rung, check_int, check_number, peers
+from dialed.pruners._evidence import Evidence, fidelity_evidence
 from dialed.pruners._fidelity import fidelity_history
 from dialed.pruners._resource import Resource
 from dialed.trial import TrialRecord
@@ -43,13 +44,17 @@ class HalvingPruner(Pruner):
         reduction_factor: float | None,
         sampler_view: str,
         min_observations: int | None,
+        evidence: bool = False,
         **extra: Any,
     ) -> None:
         self._options: dict[str, Any] = {
             "min_resource": min_resource, "max_resource": max_resource,
             "reduction_factor": reduction_factor, **extra, "sampler_view": sampler_view,
-            "min_observations": min_observations,
+            "min_observations": min_observations, "evidence": evidence,
         }
+        if not isinstance(evidence, bool):
+            raise ConfigError(f"{self.name} pruner: evidence must be true or false, got "
+                              f"{evidence!r}")
         if min_resource is not None:
             check_number(self.name, "min_resource", min_resource, above=0)
         if max_resource is not None:
@@ -63,6 +68,8 @@ class HalvingPruner(Pruner):
             check_int(self.name, "min_observations", min_observations, 1)
         self._resource: Resource | None = None
         self._verdicts: dict[tuple[int, int], str | None] = {}
+        self._trust: tuple[tuple[float, bool], ...] = ()
+        self._trust_note: str | None = None
 
     def bind(self, resource: Resource | None, metrics: MetricSet) -> None:
         super().bind(resource, metrics)
@@ -92,10 +99,48 @@ class HalvingPruner(Pruner):
         return {"name": self.name, **self._options}
 
     def _budget_view(self, history: History) -> History:
-        """The BOHB-style view of :func:`~dialed.pruners.fidelity_history` over the rungs."""
+        """The BOHB-style view of :func:`~dialed.pruners.fidelity_history` over the rungs
+        (with ``evidence``, over the rungs that predict the full budget only)."""
         low, high, eta = self._resolved()
-        return fidelity_history(history, rung_levels(low, high, eta, history),
+        levels = rung_levels(low, high, eta, history)
+        if self._options["evidence"]:
+            found = self.evidence(history)
+            levels = [level for level in levels if level in found and found[level].predicts]
+        return fidelity_history(history, levels,
                                 min_observations=self._options["min_observations"])
+
+    # -- the evidence that rungs predict ----------------------------------------------------------
+    def evidence(self, history: History) -> dict[float, Evidence]:
+        """How well each rung predicts the full budget, from the complete trials (kept in the
+        history's memo for as long as the complete trials are the same)."""
+        low, high, eta = self._resolved()
+        levels = tuple(rung_levels(low, high, eta, history))
+        key = ("fidelity-evidence", levels, tuple(t.trial_id for t in history.complete))
+        found: dict[float, Evidence] | None = history.memo.get(key)
+        if found is None:
+            found = {e.level: e for e in fidelity_evidence(history, levels)}
+            history.memo.put(key, found)
+            states = tuple((e.level, e.predicts) for e in found.values())
+            if states != self._trust:  # the decision as it last changed
+                self._trust = states
+                self._trust_note = "; ".join(e.describe(self.unit) for e in found.values())
+        return found
+
+    def evidence_note(self) -> str | None:
+        """The rungs' evidence when which of them predict last changed (None: never measured)."""
+        return self._trust_note
+
+    def _verdict_rungs(self, history: History) -> Callable[[float], str | None] | None:
+        """With ``evidence``: for a rung, None when it may stop a trial, else why it may not."""
+        if not self._options["evidence"]:
+            return None
+        found = self.evidence(history)
+
+        def refusal(rung: float) -> str | None:
+            e = found.get(rung)
+            return None if e is not None and e.predicts else "unproven"
+
+        return refusal
 
 
 def rung_levels(low: float, high: float | None, eta: float, history: History) -> list[float]:
@@ -122,6 +167,8 @@ def halving_verdict(
     label: str,
     unit: str,
     same_group: Callable[[TrialRecord], bool] | None = None,
+    refusal: Callable[[float], str | None] | None = None,
+    evidence: dict[float, Evidence] | None = None,
 ) -> str | None:
     """The successive-halving decision for ``trial`` at the latest rung it crossed.
 
@@ -146,6 +193,8 @@ def halving_verdict(
     key = (trial.trial_id, k)
     if key in verdicts:
         return verdicts[key]
+    if refusal is not None and refusal(rung) is not None:
+        return None  # the rung has not shown it predicts: not judged (again later)
     own = at_rung(trial.intermediate, rung)
     if own is None:  # cannot happen: the trial's last step is past the rung
         return None
@@ -171,5 +220,7 @@ def halving_verdict(
         if mine > cutoff:
             verdict = (f"{label}: value {own[1]:.6g} at rung {rung:g} {unit} is not in the "
                        f"top 1/{eta:g} ({top} of {n}) of the trials that reached it")
+    if verdict is not None and evidence is not None and rung in evidence:
+        verdict += f" ({evidence[rung].describe(unit)})"
     verdicts[key] = verdict
     return verdict

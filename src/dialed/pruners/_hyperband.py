@@ -44,7 +44,8 @@ class HyperbandPruner(HalvingPruner):
     """Hyperband brackets, each an asynchronous successive halving over its own rungs.
 
     ``min_resource``, ``max_resource`` and ``reduction_factor`` default to the study's declared
-    resource; Hyperband needs a maximum, from one or the other.
+    resource; Hyperband needs a maximum, from one or the other. ``evidence``: as
+    :class:`~dialed.pruners.ASHAPruner`'s, a rung stops trials once it has shown it predicts.
     """
 
     name = "hyperband"
@@ -57,9 +58,10 @@ class HyperbandPruner(HalvingPruner):
         reduction_factor: float | None = None,
         sampler_view: str = "budget",
         min_observations: int | None = None,
+        evidence: bool = False,
     ) -> None:
         super().__init__(min_resource, max_resource, reduction_factor, sampler_view,
-                         min_observations)
+                         min_observations, evidence)
         self._cycle: list[int] | None = None
 
     # -- settings ------------------------------------------------------------------------------
@@ -105,10 +107,12 @@ class HyperbandPruner(HalvingPruner):
     def should_prune(self, history: History, trial: TrialRecord) -> str | None:
         low, high, eta = self.budgets()
         b = self.bracket(trial.number)
+        refusal = self._verdict_rungs(history)
         return halving_verdict(
             history, trial, first=low * eta**b, high=high, eta=eta, verdicts=self._verdicts,
             label=f"Hyperband bracket {b}", unit=self.unit,
-            same_group=lambda t: self.bracket(t.number) == b,
+            same_group=lambda t: self.bracket(t.number) == b, refusal=refusal,
+            evidence=self.evidence(history) if refusal else None,
         )
 
     def sampler_history(self, history: History, trial_attrs: Mapping[str, Any]) -> History:

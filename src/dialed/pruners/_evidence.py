@@ -1,0 +1,120 @@
+"""How well a cheap budget predicts the full one, measured on the study's own trials.
+
+Y. Li, Y. Shen, H. Jiang, W. Zhang, J. Li, J. Liu, C. Zhang, B. Cui, "Hyper-Tune: Towards
+Efficient Hyper-parameter Tuning at Scale", VLDB 15(6), 2022, Sec. 4: low-fidelity results help
+only as far as they rank configurations as the full budget does, and that agreement is to be
+measured per problem, not assumed. S. Falkner, A. Klein, F. Hutter, "BOHB", ICML 2018: a
+model should learn from the largest budget that has enough observations.
+
+For each rung (a budget at which trials are compared), the pairs are the trials observed both
+there and at the full budget (complete trials' final value). Their agreement is Spearman's
+rank correlation ``rho`` (ties averaged) with a 95% interval through Fisher's ``z``::
+
+    (E1)  z = atanh(rho),   se(z) = sqrt((1 + rho^2 / 2) / (n - 3))
+
+(the variance of Spearman's coefficient: D. G. Bonett and T. A. Wright, "Sample size
+requirements for estimating Pearson, Kendall and Spearman correlations", Psychometrika 65(1),
+2000, Eq. 4). A rung *predicts* when it has at least ``min_pairs`` pairs, ``rho`` is at least
+``min_rho`` and the interval's lower end is above zero; only a rung that predicts may stop a
+trial, and only budgets that predict feed a model-based sampler. Until a rung has the pairs,
+it is *unproven* and stops nothing: the first trials run to the full budget, which makes the
+pairs (no range restriction: a trial promoted for looking good early is not a fair witness of
+how well early looks predict). The thresholds are chosen on benchmarks/results/fidelity.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dialed.history import History
+from dialed.pruners._fidelity import FULL, fidelity_observations
+
+__all__ = ["MIN_PAIRS", "MIN_RHO", "Evidence", "fidelity_evidence", "spearman", "spearman_interval"]
+
+#: Pairs a rung needs before it may stop a trial (fewer: it is unproven).
+MIN_PAIRS = 4
+#: The rank correlation a rung needs with the full budget to stop a trial.
+MIN_RHO = 0.6
+#: Values closer to +-1 than this are clipped before atanh (E1).
+_CLIP = 0.999
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How well the budget ``level`` predicted the full budget, over ``pairs`` trials."""
+
+    level: float
+    pairs: int
+    rho: float | None  # None with fewer than 3 pairs
+    low: float | None  # the 95% interval of rho (E1)
+    high: float | None
+    predicts: bool
+
+    def describe(self, unit: str) -> str:
+        if self.rho is None:
+            return f"{self.level:g} {unit}: unproven ({self.pairs} trials seen at the full budget)"
+        verdict = "predicts" if self.predicts else (
+            "unproven" if self.pairs < MIN_PAIRS else "does not predict")
+        return (f"{self.level:g} {unit}: rank correlation with the full budget {self.rho:.2f} "
+                f"[{self.low:.2f}, {self.high:.2f}] over {self.pairs} trials, {verdict}")
+
+
+def fidelity_evidence(history: History, levels: Sequence[float], *,
+                      min_pairs: int = MIN_PAIRS, min_rho: float = MIN_RHO) -> list[Evidence]:
+    """The evidence of each of ``levels`` (rung resources, ascending), from ``history``."""
+    obs = fidelity_observations(history, levels, full=True)
+    loss = history.metrics.primary.loss
+    top = {tid: loss(v) for tid, v in obs[FULL].items()}
+    out = []
+    for level in sorted(float(x) for x in levels):
+        both = [(loss(v), top[tid]) for tid, v in obs[level].items() if tid in top]
+        n = len(both)
+        if n < 3:
+            out.append(Evidence(level, n, None, None, None, False))
+            continue
+        a, b = zip(*both, strict=True)
+        rho = spearman(a, b)
+        low, high = spearman_interval(rho, n)
+        predicts = n >= min_pairs and rho >= min_rho and low > 0.0
+        out.append(Evidence(level, n, rho, low, high, predicts))
+    return out
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman's rank correlation of two equally long sequences (ties get average ranks);
+    0 when either is constant."""
+    ra, rb = _ranks(np.asarray(a, dtype=float)), _ranks(np.asarray(b, dtype=float))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denom = math.sqrt(float(ra @ ra) * float(rb @ rb))
+    return 0.0 if denom == 0.0 else float(ra @ rb) / denom
+
+
+def spearman_interval(rho: float, n: int) -> tuple[float, float]:
+    """The 95% interval of a Spearman coefficient over ``n`` pairs (E1); ``(-1, 1)`` for
+    ``n <= 3``."""
+    if n <= 3:
+        return -1.0, 1.0
+    r = max(-_CLIP, min(_CLIP, rho))
+    half = 1.959964 * math.sqrt((1.0 + r * r / 2.0) / (n - 3))
+    z = math.atanh(r)
+    return math.tanh(z - half), math.tanh(z + half)
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x), dtype=float)
+    sorted_x = x[order]
+    i = 0
+    while i < len(x):  # average the ranks of ties
+        j = i
+        while j + 1 < len(x) and sorted_x[j + 1] == sorted_x[i]:
+            j += 1
+        if j > i:
+            ranks[order[i:j + 1]] = (i + j) / 2.0
+        i = j + 1
+    return ranks
