@@ -252,7 +252,7 @@ def _constructed_space() -> list[ParamSpec]:
 
 
 def rank_correlation(problem: Problem, seed: int = 0, n: int = 200, epoch: int = 1) -> float:
-    """Spearman's rho between the value at ``epoch`` and the final value over ``n`` uniform
+    """Spearman's rho between the value at ``epoch`` and the final value over ``n`` random
     configurations: how faithful the problem's cheapest budget is (for the report)."""
     from scipy.stats import spearmanr
 
@@ -260,11 +260,26 @@ def rank_correlation(problem: Problem, seed: int = 0, n: int = 200, epoch: int =
     curve_of = problem.make(seed)
     low, high = [], []
     for i in range(n):
-        params = {f"x{j}": float(v) for j, v in enumerate(rng.random(len(problem.space)))}
+        params = _random_params(problem.space, rng)
         values = list(_take(curve_of(params, i), problem.max_epochs))
         low.append(values[epoch - 1])
         high.append(values[-1])
     return float(spearmanr(low, high).statistic)
+
+
+def _random_params(space: list[ParamSpec], rng: np.random.Generator) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in space:
+        name, kind = spec[0], spec[1]
+        if kind == "cat":
+            out[name] = spec[2][int(rng.integers(len(spec[2])))]
+            continue
+        low, high, log = spec[2], spec[3], spec[4]
+        u = float(rng.random())
+        value = math.exp(math.log(low) + u * (math.log(high) - math.log(low))) if log \
+            else low + u * (high - low)
+        out[name] = round(value) if kind == "int" else value
+    return out
 
 
 def _take(it: Iterator[float], n: int) -> Iterator[float]:

@@ -11,6 +11,16 @@ epoch trained, pruned trials' included.
   that median is at most 1/3.
 * Target 2: at equal epochs (``E / 3`` and ``E``), that method's quality is at least as good as
   Optuna's HyperbandPruner's in at least half of the (problem, seed) runs, at both budgets.
+
+Issue 22's targets for dialed's default with the resource declared (``dialed-auto``):
+
+* A: never worse than the same sampler at full fidelity (``dialed-auto-full``) beyond seed
+  noise: on every problem the 95% t-interval of the paired difference in final quality (seed by
+  seed) does not lie above zero;
+* B: better than Optuna's TPE + HyperbandPruner at equal epochs (the mean paired difference
+  below zero) on at least three quarters of the problems;
+* C: on the faithful problems (Spearman's rho of the cheapest budget against the final value at
+  least 0.8), the median epochs to the full-budget search's final quality at most 1/3 of E.
 """
 
 from __future__ import annotations
@@ -129,3 +139,52 @@ def _versus(by_key: dict[tuple[str, int, str], dict[str, Any]], pairs: list[tupl
                 ties += 1
         out[label] = {"wins": wins, "ties": ties, "losses": losses}
     return out
+
+
+#: The rank correlation of the cheapest budget at which a problem counts as faithful (C).
+FAITHFUL_RHO = 0.8
+#: Two-sided 97.5% quantiles of Student's t (95% intervals), by degrees of freedom.
+_T975 = {1: 12.71, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+         9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
+
+
+def _t975(df: int) -> float:
+    return _T975[max(k for k in _T975 if k <= df)] if df >= 1 else math.inf
+
+
+def paired(runs: list[dict[str, Any]], method: str, other: str) -> dict[str, dict[str, float]]:
+    """Per problem: the mean, over seeds, of (method's final quality - other's) and its 95%
+    t-interval."""
+    by_key = {(r["problem"], r["seed"], r["method"]): r for r in runs}
+    out: dict[str, dict[str, float]] = {}
+    for p in dict.fromkeys(r["problem"] for r in runs):
+        diffs = [best_at(by_key[(p, s, method)], math.inf) - best_at(by_key[(p, s, other)],
+                                                                        math.inf)
+                 for s in sorted({r["seed"] for r in runs})
+                 if (p, s, method) in by_key and (p, s, other) in by_key]
+        diffs = [d for d in diffs if math.isfinite(d)]
+        if len(diffs) < 2:
+            continue
+        mean, sd = statistics.mean(diffs), statistics.stdev(diffs)
+        half = _t975(len(diffs) - 1) * sd / math.sqrt(len(diffs))
+        out[p] = {"mean": mean, "low": mean - half, "high": mean + half, "n": len(diffs)}
+    return out
+
+
+def issue22(runs: list[dict[str, Any]], faithfulness: dict[str, float]) -> dict[str, Any]:
+    """Targets A, B and C for ``dialed-auto`` (see the module docstring)."""
+    methods = {r["method"] for r in runs}
+    if not {"dialed-auto", "dialed-auto-full", "optuna-hyperband"} <= methods:
+        return {}
+    full = paired(runs, "dialed-auto", "dialed-auto-full")
+    optuna = paired(runs, "dialed-auto", "optuna-hyperband")
+    a = bool(full) and all(v["low"] <= 0.0 for v in full.values())
+    beats = [p for p, v in optuna.items() if v["mean"] < 0.0]
+    b = bool(optuna) and len(beats) * 4 >= 3 * len(optuna)
+    summary = summarise(runs)
+    faithful = [p for p, rho in faithfulness.items() if rho >= FAITHFUL_RHO]
+    ratios = {p: summary["table"][p]["dialed-auto"]["ratio"] for p in faithful
+              if "dialed-auto" in summary["table"].get(p, {})}
+    c = bool(ratios) and all(r <= 1 / 3 for r in ratios.values())
+    return {"full": full, "optuna": optuna, "beats": beats, "faithful": ratios,
+            "A": a, "B": b, "C": c}

@@ -14,12 +14,14 @@ rank correlation ``rho`` (ties averaged) with a 95% interval through Fisher's ``
 
 (the variance of Spearman's coefficient: D. G. Bonett and T. A. Wright, "Sample size
 requirements for estimating Pearson, Kendall and Spearman correlations", Psychometrika 65(1),
-2000, Eq. 4). A rung *predicts* when it has at least ``min_pairs`` pairs, ``rho`` is at least
-``min_rho`` and the interval's lower end is above zero; only a rung that predicts may stop a
-trial, and only budgets that predict feed a model-based sampler. Until a rung has the pairs,
-it is *unproven* and stops nothing: the first trials run to the full budget, which makes the
-pairs (no range restriction: a trial promoted for looking good early is not a fair witness of
-how well early looks predict). The thresholds are chosen on benchmarks/results/fidelity.md.
+2000, Eq. 4). A rung *predicts* when ``rho`` is at least ``min_rho`` and positive with
+one-sided 80% confidence: ``z / se(z) > 0.84`` (E2); with three pairs, where (E1) has no
+variance, only a perfect agreement (``rho = 1``, which independent rankings show one time in
+six) counts. Only a rung that predicts may stop a trial, and only budgets that predict feed a
+model-based sampler. Until then a rung is *unproven* and stops nothing: the first trials run to
+the full budget and make the pairs (no range restriction: a trial promoted for looking good
+early is not a fair witness of how well early looks predict). The evidence is weighed, not
+proven: the level and the thresholds are what benchmarks/results/fidelity.md supports.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ from dialed.pruners._fidelity import FULL, fidelity_observations
 __all__ = ["MIN_PAIRS", "MIN_RHO", "Evidence", "fidelity_evidence", "spearman", "spearman_interval"]
 
 #: Pairs a rung needs before it may stop a trial (fewer: it is unproven).
-MIN_PAIRS = 4
+MIN_PAIRS = 3
 #: The rank correlation a rung needs with the full budget to stop a trial.
-MIN_RHO = 0.6
+MIN_RHO = 0.5
+#: (E2): the one-sided 80% normal quantile.
+_Z_80 = 0.8416
 #: Values closer to +-1 than this are clipped before atanh (E1).
 _CLIP = 0.999
 
@@ -79,7 +83,11 @@ def fidelity_evidence(history: History, levels: Sequence[float], *,
         a, b = zip(*both, strict=True)
         rho = spearman(a, b)
         low, high = spearman_interval(rho, n)
-        predicts = n >= min_pairs and rho >= min_rho and low > 0.0
+        if n == 3:
+            sure = rho >= _CLIP
+        else:
+            sure = math.atanh(max(-_CLIP, min(_CLIP, rho))) / _se(rho, n) > _Z_80
+        predicts = n >= min_pairs and rho >= min_rho and sure
         out.append(Evidence(level, n, rho, low, high, predicts))
     return out
 
@@ -99,9 +107,14 @@ def spearman_interval(rho: float, n: int) -> tuple[float, float]:
     if n <= 3:
         return -1.0, 1.0
     r = max(-_CLIP, min(_CLIP, rho))
-    half = 1.959964 * math.sqrt((1.0 + r * r / 2.0) / (n - 3))
+    half = 1.959964 * _se(r, n)
     z = math.atanh(r)
     return math.tanh(z - half), math.tanh(z + half)
+
+
+def _se(rho: float, n: int) -> float:
+    """The standard error of Fisher's z of a Spearman coefficient over ``n > 3`` pairs (E1)."""
+    return math.sqrt((1.0 + rho * rho / 2.0) / (n - 3))
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:

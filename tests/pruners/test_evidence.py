@@ -1,0 +1,106 @@
+"""The evidence that a rung predicts the full budget: the rank-correlation estimate on curves
+whose correlation is known by construction, and an ASHA that backs off where cheap budgets
+mislead (and keeps pruning where they predict)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+import dialed
+from dialed import TrialState
+from dialed.pruners import ASHAPruner, Resource
+from dialed.pruners._evidence import fidelity_evidence, spearman, spearman_interval
+
+from ._helpers import history, record
+
+LEVELS = (1.0, 3.0, 9.0)
+
+
+def _curves(rho: float, n: int, seed: int) -> list[dict[int, float]]:
+    """Curves of 27 steps whose value at every rung has correlation ``rho`` with the final
+    value (a shared Gaussian factor), the final value being the value at step 27."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        final = rng.standard_normal()
+        early = rho * final + np.sqrt(1 - rho ** 2) * rng.standard_normal()
+        out.append({1: early, 3: early, 9: early, 27: final})
+    return out
+
+
+def test_spearman_matches_scipy_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 5, 40).astype(float)
+    b = a + rng.integers(0, 3, 40)
+    assert spearman(a, b) == pytest.approx(float(spearmanr(a, b).statistic))
+    assert spearman([1, 1, 1], [1, 2, 3]) == 0.0
+
+
+@pytest.mark.parametrize("rho", [0.95, 0.6, 0.0, -0.5])
+def test_the_estimate_covers_the_constructed_correlation(rho: float) -> None:
+    """Over many constructed studies the 95% interval holds the true rank correlation about
+    as often as it says (Spearman's rho of a bivariate normal: 6/pi asin(rho/2))."""
+    truth = 6 / np.pi * np.arcsin(rho / 2)
+    covered = 0
+    for seed in range(200):
+        curves = _curves(rho, 30, seed)
+        evidence = fidelity_evidence(history([record(i, c) for i, c in enumerate(curves)]),
+                                     LEVELS)
+        e = evidence[0]
+        assert e.pairs == 30 and e.rho is not None
+        covered += e.low <= truth <= e.high  # type: ignore[operator]
+    assert covered >= 180  # 95% nominal: at least 90% of 200
+
+
+def test_only_a_rung_that_predicts_is_trusted() -> None:
+    faithful = fidelity_evidence(history([record(i, c) for i, c in
+                                          enumerate(_curves(0.95, 12, 1))]), LEVELS)
+    misleading = fidelity_evidence(history([record(i, c) for i, c in
+                                            enumerate(_curves(0.0, 12, 1))]), LEVELS)
+    assert all(e.predicts for e in faithful)
+    assert not any(e.predicts for e in misleading)
+    few = fidelity_evidence(history([record(i, c) for i, c in
+                                     enumerate(_curves(0.95, 2, 1))]), LEVELS)
+    assert not any(e.predicts for e in few) and few[0].rho is None
+    lo, hi = spearman_interval(0.5, 3)
+    assert (lo, hi) == (-1.0, 1.0)
+
+
+def _study(noise: float, bias: float, seed: int) -> dialed.Study:
+    """ASHA with evidence on constructed curves: the final value is a bowl; the cheap budgets
+    add a bias towards another bowl and noise, both shrinking to none at the full budget."""
+    study = dialed.create_study(seed=seed, sampler="random",
+                                pruner=ASHAPruner(evidence=True),
+                                resource=Resource.from_spec({"name": "epochs", "min": 1,
+                                                             "max": 27}))
+
+    def objective(trial: dialed.Trial) -> float:
+        x = np.array([trial.suggest_float("a", 0, 1), trial.suggest_float("b", 0, 1)])
+        final = float(np.sum((x - 0.7) ** 2))
+        moved = float(np.sum((x - 0.2) ** 2))
+        rng = np.random.default_rng(trial.seed)
+        value = final
+        for epoch in range(1, 28):
+            gap = 1 - epoch / 27
+            value = final + gap * bias * (moved - final) + gap * noise * rng.standard_normal()
+            trial.report(value, epoch)
+            if trial.should_prune():
+                raise dialed.Pruned()
+        return value
+
+    study.optimize(objective, n_trials=40)
+    return study
+
+
+def test_asha_backs_off_where_cheap_budgets_mislead() -> None:
+    misled = _study(noise=0.3, bias=1.2, seed=3)
+    pruned = misled.get_trials([TrialState.PRUNED])
+    # the rungs never showed they predict: hardly anything was stopped by them
+    assert len(pruned) <= 4, [t.system_attrs.get("prune_reason") for t in pruned]
+    faithful = _study(noise=0.0, bias=0.0, seed=3)
+    stopped = faithful.get_trials([TrialState.PRUNED])
+    assert len(stopped) >= 15  # where the rungs predict, ASHA saves as it always did
+    reasons = [t.system_attrs["prune_reason"] for t in stopped]
+    assert all("rank correlation with the full budget" in r and "predicts" in r for r in reasons)
