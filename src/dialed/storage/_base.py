@@ -252,6 +252,14 @@ class Storage(abc.ABC):
     ) -> list[TrialRecord]:
         """Trials of the study ordered by number, optionally only some states / ids >= a bound."""
 
+    def last_trials(
+        self, study_id: int, n: int, *, states: Iterable[TrialState] | None = None
+    ) -> list[TrialRecord]:
+        """The last ``n`` trials (of those states) by number; the SQL storages read only those
+        rows through an index, so listing the latest trials costs the same in any study."""
+        check_last(n)
+        return self.get_trials(study_id, states=states)[-n:]
+
     @abc.abstractmethod
     def trials_since(self, study_id: int, trial_id: int | None) -> TrialsSince:
         """The study's trials with id >= ``trial_id`` (all when None) that are not waiting, and
@@ -270,3 +278,9 @@ class Storage(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the storage is not used afterwards."""
+
+
+def check_last(n: object) -> None:
+    """``n`` of :meth:`Storage.last_trials`: a positive int."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"last_trials: n must be an int >= 1, got {n!r}")

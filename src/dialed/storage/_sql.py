@@ -37,7 +37,7 @@ import sqlalchemy as sa
 
 from dialed._util import derive_seed, now
 from dialed.errors import StorageError, TrialStateError
-from dialed.storage._base import Storage, StudyRecord, StudySummary, TrialsSince
+from dialed.storage._base import Storage, StudyRecord, StudySummary, TrialsSince, check_last
 from dialed.storage._common import check_direction, check_name, clean_text
 from dialed.storage._common import check_metrics as _check_metrics
 from dialed.storage._common import json_copy as _json_copy
@@ -73,6 +73,7 @@ from dialed.storage._sql_rows import (
     new_id,
     next_number,
     no_study_named,
+    nth_last_number,
     record,
     require_study,
     running_row,
@@ -511,6 +512,26 @@ class SQLStorage(Storage):
             where["min_trial_id"] = min_trial_id
 
         def txn(conn: sa.Connection) -> list[TrialRecord]:
+            found = load_trials(conn, where)
+            if not found:
+                require_study(conn, study_id)
+            return found
+
+        return self._db.run(txn, write=False)
+
+    def last_trials(
+        self, study_id: int, n: int, *, states: Iterable[TrialState] | None = None
+    ) -> list[TrialRecord]:
+        check_last(n)
+        values = None if states is None else state_values(states)
+
+        def txn(conn: sa.Connection) -> list[TrialRecord]:
+            where: dict[str, Any] = {"study": study_id}
+            if values is not None:
+                where["states"] = values
+            cutoff = nth_last_number(conn, study_id, n, values)
+            if cutoff is not None:
+                where["min_number"] = cutoff
             found = load_trials(conn, where)
             if not found:
                 require_study(conn, study_id)
