@@ -6,7 +6,7 @@ refit and the delegated ``predict`` / ``score`` / ... are scikit-learn's own. ``
 dialed study, in ``storage`` when one is given (resumable under ``study_name``).
 
 ``pruning=True`` fits fold by fold (or, where the estimator has ``partial_fit``, epoch by
-epoch on every fold, ``max_iter`` epochs) and asks the study's pruner between steps; a pruned
+epoch on every fold, ``max_epochs`` epochs) and asks the study's pruner between steps; a pruned
 trial stays in ``study_`` and is left out of ``cv_results_``, which then holds the trials that
 ran every fold. Needs the ``sklearn`` extra.
 """
@@ -68,7 +68,7 @@ class DialedSearchCV(BaseSearchCV):  # type: ignore[misc]
         pruning: bool = False,
         sampler: Any = None,
         pruner: Any = None,
-        max_iter: int = 20,
+        max_epochs: int = 20,
         error_score: Any = np.nan,
         return_train_score: bool = False,
         verbose: int = 0,
@@ -86,7 +86,7 @@ class DialedSearchCV(BaseSearchCV):  # type: ignore[misc]
         self.pruning = pruning
         self.sampler = sampler
         self.pruner = pruner
-        self.max_iter = max_iter
+        self.max_epochs = max_epochs
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without ``study_`` (a live handle on a storage): joblib's workers receive the
@@ -103,7 +103,7 @@ class DialedSearchCV(BaseSearchCV):  # type: ignore[misc]
         names = _scorer_names(self.scoring, self.refit)
         self._metric_ = names[0]
         partial = self.pruning and hasattr(self.estimator, "partial_fit")
-        resource = {"name": "epochs", "max": self.max_iter} if partial else None
+        resource = {"name": "epochs", "max": self.max_epochs} if partial else None
         self.study_ = create_study(
             self.study_name, storage=self.storage, metrics={self._metric_: "maximize"},
             sampler=self.sampler, pruner=self.pruner if self.pruning else "none",
@@ -117,7 +117,7 @@ class DialedSearchCV(BaseSearchCV):  # type: ignore[misc]
 
     def _check_settings(self) -> None:
         """One line for each setting that cannot work, before any training starts."""
-        for name in ("n_trials", "max_iter"):
+        for name in ("n_trials", "max_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{_OWNER}: {name} must be a whole number >= 1, got {value!r}")
@@ -133,6 +133,8 @@ class DialedSearchCV(BaseSearchCV):  # type: ignore[misc]
         batch = 1 if self.n_jobs in (None, 1) else max(1, effective_n_jobs(self.n_jobs))
         started = time.monotonic()
         done = 0
+        evaluated = False
+        failed: list[str] = []
         key = f"mean_test_{'score' if _single(self.scoring) else self._metric_}"
         while done < self.n_trials and not (done and self._timed_out(started)):
             trials = [self.study_.ask() for _ in range(min(batch, self.n_trials - done))]
@@ -140,13 +142,23 @@ class DialedSearchCV(BaseSearchCV):  # type: ignore[misc]
             try:
                 results = evaluate_candidates(candidates)
             except BaseException as exc:
+                error = f"{type(exc).__name__}: {str(exc).strip()}"
                 for t in trials:
-                    self.study_.tell(t, state="failed", error=f"{type(exc).__name__}: {exc}")
-                raise
-            first = len(results["params"]) - len(trials)
-            for i, t in enumerate(trials):
-                _tell(self.study_, t, _means(results, first + i, key, self._metric_))
+                    self.study_.tell(t, state="failed", error=error)
+                # scikit-learn raises when every fit of one call failed; with one candidate a
+                # call, that fails this candidate's trial, not the search (error_score="raise"
+                # raises the fit's own error instead)
+                if not (isinstance(exc, ValueError) and "fits failed" in str(exc)):
+                    raise
+                failed.append(error)
+            else:
+                first = len(results["params"]) - len(trials)
+                for i, t in enumerate(trials):
+                    _tell(self.study_, t, _means(results, first + i, key, self._metric_))
+                evaluated = True
             done += len(trials)
+        if not evaluated:
+            raise ValueError(f"{_OWNER}: every trial's fits failed; the first: {failed[0]}")
 
     def _timed_out(self, started: float) -> bool:
         return self.timeout is not None and time.monotonic() - started >= self.timeout
@@ -247,7 +259,7 @@ def _epochs(search: DialedSearchCV, trial: Trial, estimator: Any, X: Any, y: Any
     fit_time = [0.0] * len(splits)
     outs: list[dict[str, Any]] = []
     extra = {} if classes is None else {"classes": classes}
-    for epoch in range(search.max_iter):
+    for epoch in range(search.max_epochs):
         outs = []
         for k, (train, test) in enumerate(splits):
             begin = time.perf_counter()
@@ -255,9 +267,9 @@ def _epochs(search: DialedSearchCV, trial: Trial, estimator: Any, X: Any, y: Any
             fit_time[k] += time.perf_counter() - begin
             outs.append(_score(search, models[k], X, y, train, test, scorers, fit_time[k]))
         mean = float(np.mean([_objective(o["test_scores"], search) for o in outs]))
-        if epoch < search.max_iter - 1 and report_and_check(trial, mean, epoch):
+        if epoch < search.max_epochs - 1 and report_and_check(trial, mean, epoch):
             raise stop_trial(trial, epoch, _OWNER)
-        if epoch == search.max_iter - 1:
+        if epoch == search.max_epochs - 1:
             trial.report(mean, epoch)
     return outs
 
