@@ -57,9 +57,6 @@ class PruningCallback:
     ``auc`` for a maximising one); it is recorded as the trial attribute ``pruning_metric``.
     """
 
-    order = 35  # after LightGBM's early stopping (30): a stopped round is not reported
-    before_iteration = False
-
     def __init__(self, trial: Trial, metric: str, valid_name: str | None = None,
                  report_interval: int = 1) -> None:
         self._trial = require_trial(trial, _OWNER)
@@ -74,6 +71,10 @@ class PruningCallback:
         self.valid_name = valid_name
         self.report_interval = report_interval
         self._recorded = False
+        # instance attributes: lightgbm.train sets an order on callbacks whose __dict__ lacks
+        # one; 35 runs after its early stopping (30), so the round it stops on is not reported
+        self.order = 35
+        self.before_iteration = False
 
     def __deepcopy__(self, memo: dict[int, Any]) -> PruningCallback:
         """A copy reporting to the same trial (scikit-learn's clone deep-copies parameters)."""
