@@ -35,6 +35,7 @@ from dialed.execution._heartbeat import FIRST_FLUSH_S, heartbeats
 from dialed.execution._recovery import fail_stale_trials
 from dialed.execution._runner import TrialRunner, enqueue_sampler_queue, start_trial
 from dialed.history import HistoryLog
+from dialed.pruners import PAUSED
 from dialed.trial import Trial, TrialRecord, TrialState
 
 __all__ = ["Budget", "Objective", "describe", "finish", "run_loop", "run_one"]
@@ -188,9 +189,15 @@ def run_one(
     except Pruned as exc:
         reason = describe(exc).partition(": ")[2] or runner.prune_reason \
             or "pruned by the objective"
+        paused = reason.startswith(PAUSED)
+        if paused and runner.trial_attrs.get("checkpoint_required") \
+                and not runner.checkpoint_saved:
+            return finish(runner, TrialState.FAILED, costs=costs, error=(
+                f"{ctx.pruner.name} needs checkpoints: the trial ended its round without "
+                "trial.save_checkpoint(...), so no other trial can continue from it"))
         return finish(runner, TrialState.PRUNED, costs=costs, system_attrs={
             "pruned_at": max(runner.intermediate) if runner.intermediate else None,
-            "prune_reason": reason,
+            "prune_reason": reason, **({"paused": True} if paused else {}),
         })
     except KeyboardInterrupt:
         finish(runner, TrialState.FAILED, error="interrupted by the user (KeyboardInterrupt)",

@@ -8,7 +8,7 @@ from typing import Any
 from dialed.errors import ConfigError
 from dialed.pruners._asha import ASHAPruner
 from dialed.pruners._auto import AutoPruner
-from dialed.pruners._base import NopPruner, Pruner
+from dialed.pruners._base import PAUSED, NopPruner, Promotion, Pruner
 from dialed.pruners._fidelity import fidelity_history
 from dialed.pruners._hyperband import HyperbandPruner
 from dialed.pruners._median import MedianPruner, PercentilePruner
@@ -16,6 +16,7 @@ from dialed.pruners._patience import PatiencePruner
 from dialed.pruners._resource import Resource
 
 __all__ = [
+    "PAUSED",
     "PRUNERS",
     "ASHAPruner",
     "AutoPruner",
@@ -24,6 +25,7 @@ __all__ = [
     "NopPruner",
     "PatiencePruner",
     "PercentilePruner",
+    "Promotion",
     "Pruner",
     "Resource",
     "fidelity_history",
