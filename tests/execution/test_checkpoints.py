@@ -190,7 +190,7 @@ def test_an_unreachable_store_refuses_the_study_before_it_starts(tmp_path: Path)
     with pytest.raises(ConfigError, match="cannot be written") as err:
         dialed.create_study("u", storage=url, artifacts=str(blocker / "store"))
     assert "\n" not in str(err.value)
-    with pytest.raises(ConfigError, match="cannot be opened|cannot be written"):
+    with pytest.raises(ConfigError, match=r"cannot be opened|cannot be written"):
         dialed.create_study("u", storage=url, artifacts="nosuchprotocol://bucket/x")
     assert dialed.list_studies(url) == []  # nothing was stored
 
