@@ -15,6 +15,7 @@ import os
 import pickle
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -477,11 +478,23 @@ def enqueue_promotions(ctx: StudyContext, cache: HistoryLog) -> int:
     pruner = ctx.pruner
     if type(pruner).promotions is Pruner.promotions:
         return 0
+    history = cache.refresh()
+    found = pruner.promotions(history)
+    # PBT's synchronous rounds: wait (a grace period at most) for the members still training
+    give_up = time.monotonic() + ctx.settings.grace_period
+    while not found and pruner.must_wait(history) and time.monotonic() < give_up:
+        time.sleep(_WAIT_S)
+        history = cache.refresh()
+        found = pruner.promotions(history)
     queued = 0
-    for p in pruner.promotions(cache.refresh()):
+    for p in found:
         queued += ctx.storage.enqueue_trials(ctx.study_id, [dict(p.params)], once_key=p.key,
                                              system_attrs=dict(p.attrs))
     return queued
+
+
+#: How often a worker waiting for running trials (PBT's rounds) looks again, in seconds.
+_WAIT_S = 0.1
 
 
 def enqueue_sampler_queue(ctx: StudyContext, cache: HistoryLog) -> int:

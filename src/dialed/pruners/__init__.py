@@ -13,6 +13,7 @@ from dialed.pruners._fidelity import fidelity_history
 from dialed.pruners._hyperband import HyperbandPruner
 from dialed.pruners._median import MedianPruner, PercentilePruner
 from dialed.pruners._patience import PatiencePruner
+from dialed.pruners._pbt import PBTPruner
 from dialed.pruners._resource import Resource
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "HyperbandPruner",
     "MedianPruner",
     "NopPruner",
+    "PBTPruner",
     "PatiencePruner",
     "PercentilePruner",
     "Promotion",
@@ -41,6 +43,7 @@ PRUNERS: dict[str, Callable[..., Pruner]] = {
     "asha": ASHAPruner,
     "hyperband": HyperbandPruner,
     "patience": PatiencePruner,
+    "pbt": PBTPruner,
 }
 
 

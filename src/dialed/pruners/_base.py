@@ -63,6 +63,8 @@ class Pruner(abc.ABC):
     name: str = "pruner"
     #: Whether the pruner works in a study with several objectives.
     multi_objective: bool = False
+    #: Whether trials must save checkpoints (PBT: a member continues from another's).
+    needs_checkpoints: bool = False
 
     @abc.abstractmethod
     def should_prune(self, history: History, trial: TrialRecord) -> str | None:
@@ -97,6 +99,14 @@ class Pruner(abc.ABC):
         """Continuations of paused trials to enqueue before the next trial starts (none by
         default: only a pruner that pauses trials promotes them)."""
         return []
+
+    def must_wait(self, history: History) -> bool:
+        """Whether a worker with nothing queued should wait for running trials rather than
+        start a new one (PBT's synchronous rounds); False by default."""
+        return False
+
+    def check_budget(self, n_trials: int | None) -> None:  # noqa: B027 - optional hook
+        """Raise ConfigError, before anything runs, when ``n_trials`` cannot work."""
 
     def decision(self) -> dict[str, Any] | None:
         """What an adaptive pruner chose and why (``{"pruner": ..., "reason": ...}``)."""
