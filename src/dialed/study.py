@@ -23,12 +23,13 @@ from dialed.execution import (
     enqueue_sampler_queue,
     fail_stale_trials,
     finish,
+    finish_pruned,
     optimize,
     start_trial,
 )
 from dialed.history import History, HistoryLog
 from dialed.metrics import MetricSet
-from dialed.pruners import Pruner, Resource, make_pruner
+from dialed.pruners import PAUSED, Pruner, Resource, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
 from dialed.storage import (
@@ -212,6 +213,9 @@ class Study:
             raise ConfigError("give the value to complete a trial: tell(trial, value)")
         if target not in (TrialState.PRUNED, TrialState.FAILED):
             raise ConfigError(f"a trial is told complete, pruned or failed, not {target.value}")
+        reason = runner.prune_reason
+        if target == TrialState.PRUNED and reason is not None and reason.startswith(PAUSED):
+            return finish_pruned(runner, reason)  # a pause stays a pause, to be continued
         return finish(runner, target, error=error)
 
     def _running_record(self, trial: Trial | int) -> TrialRecord:

@@ -232,3 +232,23 @@ def test_a_shared_store_at_an_fsspec_url(tmp_path: Path) -> None:
 
     study.optimize(objective, n_trials=1)
     assert study.trials[0].state == TrialState.COMPLETE
+
+
+def test_ask_and_tell_promote_and_resume_too() -> None:
+    study = dialed.create_study(seed=3, pruner={"name": "asha", "pause": True},
+                                resource=RESOURCE)
+    trained: Counter[int] = Counter()
+    objective = _trainer(trained)
+    for _ in range(20):
+        trial = study.ask()
+        try:
+            value = objective(trial)
+        except dialed.Pruned:
+            study.tell(trial, state="pruned")
+        else:
+            study.tell(trial, value)
+    paused = [t for t in study.trials if t.system_attrs.get("paused")]
+    promoted = [t for t in study.trials if "resumed_from" in t.system_attrs]
+    assert paused and promoted
+    assert all(trained[t.number] == t.last_step - t.system_attrs["resumed_from"]["step"]
+               for t in promoted)
