@@ -46,7 +46,7 @@ from benchmarks.fidelity.problems import hartmann  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results" / "fidelity-checkpoints.md"
 
 
-# -- problems: training whose state is a picklable checkpoint ---------------------------------------
+# -- problems: training whose state is a picklable checkpoint --------------------------------
 @dataclass
 class Task:
     """A space and a trainer: ``start(params, seed)`` makes a state, ``epoch(state, params)``
