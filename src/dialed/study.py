@@ -23,15 +23,24 @@ from dialed.execution import (
     enqueue_sampler_queue,
     fail_stale_trials,
     finish,
+    finish_pruned,
     optimize,
     start_trial,
 )
 from dialed.history import History, HistoryLog
 from dialed.metrics import MetricSet
-from dialed.pruners import Pruner, Resource, make_pruner
+from dialed.pruners import PAUSED, Pruner, Resource, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
-from dialed.storage import Storage, StudySummary, open_storage
+from dialed.storage import (
+    ArtifactStore,
+    Storage,
+    StudySummary,
+    default_artifact_url,
+    open_artifacts,
+    open_storage,
+    study_folder,
+)
 from dialed.trial import Trial, TrialRecord, TrialState
 
 __all__ = [
@@ -204,6 +213,9 @@ class Study:
             raise ConfigError("give the value to complete a trial: tell(trial, value)")
         if target not in (TrialState.PRUNED, TrialState.FAILED):
             raise ConfigError(f"a trial is told complete, pruned or failed, not {target.value}")
+        reason = runner.prune_reason
+        if target == TrialState.PRUNED and reason is not None and reason.startswith(PAUSED):
+            return finish_pruned(runner, reason)  # a pause stays a pause, to be continued
         return finish(runner, target, error=error)
 
     def _running_record(self, trial: Trial | int) -> TrialRecord:
@@ -386,6 +398,7 @@ def create_study(
     max_retries: int = 0,
     heartbeat_interval: float = 5.0,
     grace_period: float = 60.0,
+    artifacts: str | None = None,
 ) -> Study:
     """Create a study (``storage=None`` keeps it in memory; a URL stores it durably).
 
@@ -395,6 +408,9 @@ def create_study(
     ``resource`` declares what a trial spends, for early stopping and multi-fidelity search:
     ``{"name": "epochs", "min": 1, "max": 81, "reduction_factor": 3}``; report steps then
     count it, and ``trial.resource`` is the amount a trial should train to.
+    ``artifacts`` is where trials' checkpoints and files go (``trial.save_checkpoint``): a
+    folder or an fsspec URL (``s3://bucket/path``) every worker can reach; by default a folder
+    beside the SQLite file (``study.db.artifacts``), a temporary one for an in-memory study.
     """
     if name is None:
         name = f"study-{int(now() * 1000)}"
@@ -418,6 +434,7 @@ def create_study(
     declared = None if space is None else (space if isinstance(space, Space) else Space(space))
     resource_obj = _resolve_resource(resource)
     store = open_storage(storage)  # after the checks above: a bad name creates no file
+    artifact_url = artifacts if artifacts is not None else default_artifact_url(store.url)
     if load_if_exists:
         try:
             existing = load_study(name, storage=store, sampler=sampler, pruner=pruner)
@@ -442,17 +459,22 @@ def create_study(
     pruner_obj = _resolve_pruner(pruner)
     pruner_obj.bind(resource_obj, metric_set)
     settings = Settings(heartbeat_interval, grace_period, max_retries)
+    artifact_store: ArtifactStore | None = None
+    if artifact_url is not None or store.url is None:  # checked before the study is stored
+        artifact_store = open_artifacts(artifact_url)
     attrs: dict[str, Any] = {"sampler": sampler_obj.describe(), "pruner": pruner_obj.describe(),
                              "settings": settings.to_dict()}
     if resource_obj is not None:
         attrs["resource"] = resource_obj.to_dict()
+    if artifact_store is not None:
+        attrs["artifacts"] = artifact_store.url
     record = store.create_study(
         name, metrics=metric_set.to_dict(), seed=study_seed, attrs=attrs,
     )
     if declared is not None and len(declared):
         store.register_params(record.study_id, declared.to_dict())
     ctx = StudyContext(store, record.study_id, name, metric_set, study_seed, sampler_obj,
-                       pruner_obj, settings, resource_obj)
+                       pruner_obj, settings, resource_obj, artifact_store)
     return Study(ctx)
 
 
@@ -486,15 +508,29 @@ def load_study(
         int(raw.get("max_retries", 0)),
     )
     ctx = StudyContext(store, record.study_id, record.name, metric_set,
-                       record.seed, sampler_obj, pruner_obj, settings, resource_obj)
+                       record.seed, sampler_obj, pruner_obj, settings, resource_obj,
+                       _artifact_store(attrs, store))
     study = Study(ctx)
     if not store.read_only:  # a read-only file is read as it is
         study.fail_stale_trials()
     return study
 
 
+def _artifact_store(attrs: Mapping[str, Any], store: Storage) -> ArtifactStore | None:
+    """The store a study recorded (a study from before artifacts: the default beside its
+    file); opened lazily, so reading a study never writes to its store."""
+    url = attrs.get("artifacts") or default_artifact_url(store.url)
+    return None if url is None else ArtifactStore(str(url))
+
+
 def delete_study(name: str, *, storage: str | Storage) -> None:
-    open_storage(storage).delete_study(name)
+    """Delete the study's records, then its checkpoints and files."""
+    store = open_storage(storage)
+    record = store.get_study(name)
+    artifacts = _artifact_store(record.attrs, store)
+    store.delete_study(name)
+    if artifacts is not None:
+        artifacts.delete_study(study_folder(record.study_id, record.name))
 
 
 def list_studies(storage: str | Storage) -> list[StudySummary]:

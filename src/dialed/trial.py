@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from dialed.space import (
@@ -119,6 +121,12 @@ class TrialBackend(Protocol):
 
     def set_user_attr(self, key: str, value: Any) -> None: ...
 
+    def save_checkpoint(self, obj_or_path: Any, step: int | None) -> None: ...
+
+    def load_checkpoint(self) -> tuple[Any, int | None] | None: ...
+
+    def save_artifact(self, data: bytes, name: str) -> None: ...
+
 
 class Trial:
     """The handle an objective receives: ask it for settings, report progress to it.
@@ -151,6 +159,9 @@ class Trial:
         self.resource_name = resource_name
         self._params: dict[str, Any] = dict(params or {})
         self._user_attrs: dict[str, Any] = {}
+        #: The step of the checkpoint :meth:`load_checkpoint` returned (None: none, or not
+        #: asked yet).
+        self.checkpoint_step: int | None = None
 
     # -- suggestions -------------------------------------------------------------------------
     def suggest_float(
@@ -213,6 +224,57 @@ class Trial:
     def set_user_attr(self, key: str, value: Any) -> None:
         self._user_attrs[key] = value
         self._backend.set_user_attr(key, value)
+
+    # -- checkpoints and artifacts -----------------------------------------------------------
+    def save_checkpoint(self, obj_or_path: Any, *, step: int | None = None) -> None:
+        """Store this trial's latest checkpoint, replacing its previous one only once written.
+
+        ``obj_or_path``: any picklable object (a dict of weights and the epoch, say), or a
+        :class:`pathlib.Path` to a file whose bytes are stored. ``step`` (by default the last
+        reported one) is where a trial that resumes from it continues.
+        """
+        self._backend.save_checkpoint(obj_or_path, step)
+
+    def load_checkpoint(self) -> Any:
+        """The checkpoint to resume from, or None when there is none.
+
+        That is this trial's own latest checkpoint, else the one of the trial it continues: the
+        run a promotion continues, the attempt whose worker died (a retry), the better member
+        a PBT member copies. A file checkpoint comes back as the :class:`pathlib.Path` of a
+        local copy. The reports the continued trial made up to the checkpoint's step become
+        this trial's too, so its curve is whole and each step is trained once.
+        :class:`~dialed.errors.CheckpointError` (one line) when the checkpoint's file is
+        missing or does not unpickle.
+        """
+        found = self._backend.load_checkpoint()
+        if found is None:
+            self.checkpoint_step = None
+            return None
+        value, self.checkpoint_step = found
+        return value
+
+    def save_artifact(self, path_or_bytes: str | os.PathLike[str] | bytes,
+                      name: str | None = None) -> None:
+        """Store a file of this trial (a model, a plot): a path, or bytes with a ``name``.
+
+        Artifacts are listed on the trial's page of the dashboard and the report, and deleted
+        with the study.
+        """
+        if isinstance(path_or_bytes, (bytes, bytearray)):
+            if name is None:
+                raise ValueError("save_artifact(data, name): bytes need a name such as "
+                                 "'model.pt'")
+            data = bytes(path_or_bytes)
+        elif isinstance(path_or_bytes, (str, os.PathLike)):
+            path = Path(path_or_bytes)
+            if not path.is_file():
+                raise ValueError(f"save_artifact: {str(path)!r} is not a file")
+            data = path.read_bytes()
+            name = path.name if name is None else name
+        else:
+            raise ValueError(f"save_artifact takes a file path or bytes, got "
+                             f"{type(path_or_bytes).__name__}")
+        self._backend.save_artifact(data, name)
 
     @property
     def params(self) -> dict[str, Any]:
