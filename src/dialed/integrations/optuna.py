@@ -26,5 +26,6 @@ except ImportError as exc:  # pragma: no cover - the extra is installed in devel
     ) from exc
 
 from dialed.integrations._optuna_sampler import DialedSampler
+from dialed.integrations._optuna_storage import DialedStorage
 
-__all__ = ["DialedSampler"]
+__all__ = ["DialedSampler", "DialedStorage"]
