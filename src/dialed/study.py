@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,11 @@ class Study:
     # -- identity --------------------------------------------------------------------------
     @property
     def name(self) -> str:
+        return self._ctx.name
+
+    @property
+    def study_name(self) -> str:
+        """The study's name (Optuna's spelling of :attr:`name`)."""
         return self._ctx.name
 
     @property
@@ -151,6 +157,8 @@ class Study:
         executor: str = "local",
         ray_address: str | None = None,
         resources_per_trial: Mapping[str, Any] | None = None,
+        *,
+        show_progress_bar: bool | None = None,
     ) -> None:
         """Run trials of ``objective`` until ``n_trials`` have run or ``timeout`` seconds passed.
 
@@ -163,7 +171,10 @@ class Study:
         cluster at ``ray_address`` (a local Ray runtime when None), each asking for
         ``resources_per_trial`` (default ``{"num_cpus": 1}``; ``num_gpus``, ``memory``,
         ``resources`` too); callbacks then run here, as each task's trial ends.
+        ``show_progress_bar`` is Optuna's spelling of ``show_progress``.
         """
+        if show_progress_bar is not None:
+            show_progress = bool(show_progress_bar)
         bound = [_bind(cb, self) for cb in callbacks]
         optimize(
             self._ctx, objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
@@ -229,6 +240,10 @@ class Study:
             )
         return record
 
+    def enqueue_trial(self, params: Mapping[str, Any]) -> None:
+        """Optuna's spelling of :meth:`enqueue`."""
+        self.enqueue(params)
+
     def enqueue(self, params: Mapping[str, Any], *, validate: bool = True) -> None:
         """Queue a configuration to run before the sampler's own (the baseline, say)."""
         if not isinstance(params, Mapping):
@@ -247,11 +262,16 @@ class Study:
     # -- results ---------------------------------------------------------------------------
     @property
     def trials(self) -> list[TrialRecord]:
-        return self.storage.get_trials(self.study_id)
+        return self._known(self.storage.get_trials(self.study_id))
 
     def get_trials(self, states: Iterable[TrialState | str] | None = None) -> list[TrialRecord]:
         wanted = None if states is None else [TrialState(s) for s in states]
-        return self.storage.get_trials(self.study_id, states=wanted)
+        return self._known(self.storage.get_trials(self.study_id, states=wanted))
+
+    def _known(self, records: Iterable[TrialRecord]) -> list[TrialRecord]:
+        """The records, each knowing the study's objectives (so ``record.value`` reads)."""
+        names = tuple(m.name for m in self.metrics.objectives)
+        return [replace(r, objectives=names) for r in records]
 
     @property
     def best_trial(self) -> TrialRecord:
@@ -270,12 +290,12 @@ class Study:
             best = front[0] if front else None
         if best is None:
             raise NoTrialsError(f"study {self.name!r} has no complete trial yet")
-        return best
+        return self._known([best])[0]
 
     @property
     def best_trials(self) -> list[TrialRecord]:
         """The complete, feasible trials no other such trial dominates (all objectives)."""
-        return list(self.history().front)
+        return self._known(self.history().front)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -389,6 +409,8 @@ def create_study(
     storage: str | Storage | None = None,
     metrics: Mapping[str, str] | Sequence[str] | str | None = None,
     direction: str | None = None,
+    directions: Sequence[str] | None = None,
+    study_name: str | None = None,
     sampler: str | Sampler | None = None,
     pruner: str | Mapping[str, Any] | Pruner | None = None,
     seed: int | None = None,
@@ -411,7 +433,22 @@ def create_study(
     ``artifacts`` is where trials' checkpoints and files go (``trial.save_checkpoint``): a
     folder or an fsspec URL (``s3://bucket/path``) every worker can reach; by default a folder
     beside the SQLite file (``study.db.artifacts``), a temporary one for an in-memory study.
+    Optuna's spellings work too: ``study_name=`` for ``name`` and ``directions=[...]`` for
+    several unnamed objectives (``value_0``, ``value_1``, ...).
     """
+    if study_name is not None:
+        if name is not None and name != study_name:
+            raise ConfigError(f"give the study's name once: name={name!r} or study_name="
+                              f"{study_name!r}, not both")
+        name = study_name
+    if directions is not None:
+        if metrics is not None or direction is not None:
+            raise ConfigError("give one of metrics=, direction= or directions=")
+        if isinstance(directions, str) or not isinstance(directions, Sequence) \
+                or not directions:
+            raise ConfigError(f"directions must be a non-empty list such as ['minimize', "
+                              f"'maximize'], got {directions!r}")
+        metrics = list(directions)
     if name is None:
         name = f"study-{int(now() * 1000)}"
     if not isinstance(name, str) or not _NAME.match(name):

@@ -30,6 +30,7 @@ class TrialState(str, enum.Enum):
     COMPLETE = "complete"
     PRUNED = "pruned"
     FAILED = "failed"
+    FAIL = "failed"  # Optuna's spelling: the same member as FAILED
 
     @property
     def finished(self) -> bool:
@@ -63,6 +64,31 @@ class TrialRecord:
     environment: Mapping[str, Any] = field(default_factory=dict)
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     system_attrs: Mapping[str, Any] = field(default_factory=dict)
+    #: The study's objective names, in order, where the study handed the record out (so that
+    #: ``value`` / ``values`` can be read); empty on a record straight from a storage.
+    objectives: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def values(self) -> list[float] | None:
+        """The objective values in the study's order (Optuna's ``values``); None when the
+        trial has none (failed, or still running)."""
+        names = self.objectives or _objective_names(self.metrics)
+        if not names or any(n not in self.metrics for n in names):
+            return None
+        return [float(self.metrics[n]) for n in names]
+
+    @property
+    def value(self) -> float | None:
+        """The objective value of a single-objective study (Optuna's ``value``); None when
+        the trial has none. With several objectives read ``values``."""
+        names = self.objectives or _objective_names(self.metrics)
+        if len(names) > 1:
+            raise AttributeError(
+                f"trial {self.number} has {len(names)} objectives ({', '.join(names)}): read "
+                "trial.values or trial.metrics[name]"
+            )
+        values = self.values
+        return None if values is None else values[0]
 
     @property
     def last_step(self) -> int | None:
@@ -97,6 +123,24 @@ class TrialRecord:
             "user_attrs": dict(self.user_attrs),
             "system_attrs": dict(self.system_attrs),
         }
+
+
+def _objective_names(metrics: Mapping[str, float]) -> tuple[str, ...]:
+    """The objectives of a record that does not know its study's: ``value``, ``value_0`` ...
+    (the names of unnamed objectives), else its only metric."""
+    if "value" in metrics:
+        return ("value",)
+    numbered = tuple(f"value_{i}" for i in range(len(metrics)) if f"value_{i}" in metrics)
+    if numbered and numbered == tuple(f"value_{i}" for i in range(len(numbered))):
+        return numbered
+    if len(metrics) == 1:
+        return tuple(metrics)
+    if not metrics:
+        return ()
+    raise AttributeError(
+        f"this record has the metrics {', '.join(metrics)} and does not know which are the "
+        "study's objectives: read record.metrics[name], or take it from study.trials"
+    )
 
 
 def _to_datetime(ts: float | None) -> _dt.datetime | None:

@@ -435,20 +435,30 @@ def export(
     ctx: typer.Context,
     study: StudyArg,
     format: Annotated[
-        str, typer.Option("--format", "-f", help="csv (one row per trial) or json (everything).")
+        str, typer.Option("--format", "-f", help="csv (one row per trial), json (everything) "
+                                                 "or optuna (an Optuna study, with --to).")
     ] = "csv",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="With --format optuna: the Optuna storage to "
+                                              "write (sqlite:///optuna.db, a journal file).")
+    ] = None,
     storage: StorageOption = None,
 ) -> None:
-    """Export a study's trials as CSV or JSON, to stdout or a file."""
+    """Export a study's trials as CSV or JSON (stdout or a file), or into an Optuna storage."""
     study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         fmt_name = format.strip().lower()
-        if fmt_name not in ("csv", "json"):
-            raise ConfigError(f"--format must be csv or json, got {format!r}")
+        if fmt_name not in ("csv", "json", "optuna"):
+            raise ConfigError(f"--format must be csv, json or optuna, got {format!r}")
         handle = _open(study, url)
+        if fmt_name == "optuna":
+            from dialed.cli._interop import export_to_optuna
+
+            export_to_optuna(ctx, study, url, to)
+            return
         text = handle.export(None, format=fmt_name)
         if not text.endswith("\n"):
             text += "\n"
@@ -487,5 +497,6 @@ def delete(
 
 
 from dialed.cli import _dashboard as _dashboard  # noqa: E402  (registers dashboard, report)
+from dialed.cli import _interop as _interop  # noqa: E402  (registers import-optuna)
 from dialed.cli import _worker as _worker  # noqa: E402  (registers dialed worker)
 from dialed.cli import _workflow as _workflow  # noqa: E402  (registers the workflow commands)
