@@ -39,3 +39,4 @@ class StudyContext:
     pruner: Pruner = field(default_factory=NopPruner)
     settings: Settings = field(default_factory=Settings)
     resource: Resource | None = None  # what a trial spends (epochs ...), when declared
+    scale: dict[str, float] | None = None  # the study's size on a ladder (width, rows ...)
