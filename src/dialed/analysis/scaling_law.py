@@ -20,7 +20,8 @@ Tibshirani, "An Introduction to the Bootstrap", 1993, ch. 6): ``y*_i = ŷ_i + s 
 holds less well than the optima are known).
 
 The check that the law holds: each rung left out, predicted by the law of the others, and its
-residual standardised, ``z_i = (y_i - ŷ_{-i}) / √(s²σ_i² + Var ŷ_{-i})`` (leave-one-out); a
+residual standardised, ``z_i = (y_i - ŷ_{-i}) / √(s²_{-i}σ_i² + Var ŷ_{-i})`` (leave-one-out; ``s_{-i}`` the
+inflation of the law without rung ``i``); a
 ``|z_i| > LOO_LIMIT`` is a poor fit. A fit warns (and is not to be trusted) with fewer than
 three rungs, a poor leave-one-out, or an optimum at the edge of its rung's range (the search
 may have been cut off there).
@@ -169,7 +170,7 @@ def fit_power_law(
     intercept = alpha - b * centre
     a = math.exp(intercept) if log else intercept
     a_interval = (math.exp(a_lo), math.exp(a_hi)) if log else (a_lo, a_hi)
-    loo = _leave_one_out(x, y, sig, inflation)
+    loo = _leave_one_out(x, y, sig)
     warnings = _warnings(n, loo, names, at_edge)
     return PowerLaw(
         param=param, log=log, a=float(a), b=float(b), a_interval=a_interval,
@@ -194,23 +195,27 @@ def _wls(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, np.
     return alpha, b, cov
 
 
-def _leave_one_out(x: np.ndarray, y: np.ndarray, sig: np.ndarray,
-                   inflation: float) -> tuple[float | None, ...]:
+def _leave_one_out(x: np.ndarray, y: np.ndarray,
+                   sig: np.ndarray) -> tuple[float | None, ...]:
+    """Each rung's standardised residual against the law of the others (their own scatter
+    widening the law's uncertainty, as in the full fit; the rung left out plays no part)."""
     n = x.size
-    keep_scales = len(set(x.tolist()))
     if n < MIN_RUNGS:
         return tuple(None for _ in range(n))
     out: list[float | None] = []
     for i in range(n):
         mask = np.arange(n) != i
-        if len(set(x[mask].tolist())) < 2 or keep_scales < 2:
+        if len(set(x[mask].tolist())) < 2:
             out.append(None)
             continue
-        w = 1.0 / (inflation * sig[mask]) ** 2
+        w = 1.0 / sig[mask] ** 2
         alpha, b, cov = _wls(x[mask], y[mask], w)
+        m = int(mask.sum())
+        chi2 = float(np.sum(w * (y[mask] - alpha - b * x[mask]) ** 2))
+        s2 = max(1.0, chi2 / (m - 2)) if m > 2 else 1.0
         pred = alpha + b * x[i]
-        var = float(cov[0, 0] + 2 * x[i] * cov[0, 1] + x[i] ** 2 * cov[1, 1])
-        out.append(float((y[i] - pred) / math.sqrt((inflation * sig[i]) ** 2 + var)))
+        var = s2 * float(cov[0, 0] + 2 * x[i] * cov[0, 1] + x[i] ** 2 * cov[1, 1])
+        out.append(float((y[i] - pred) / math.sqrt(s2 * sig[i] ** 2 + var)))
     return tuple(out)
 
 

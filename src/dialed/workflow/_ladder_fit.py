@@ -211,6 +211,8 @@ def ladder_scale(studies: Sequence[Study], scale: str | None = None) -> str:
     if scale is None:
         common = set.intersection(*(set(s.scale) for s in studies))
         varying = sorted(k for k in common if len({s.scale[k] for s in studies}) > 1)
+        if not varying and len(common) == 1:
+            varying = sorted(common)
         if len(varying) != 1:
             raise ConfigError(f"study {studies[0].name!r}: cannot tell which scale the ladder "
                               f"is over (varying: {', '.join(varying) or 'none'}); name it")
