@@ -94,7 +94,7 @@ LR = {"lr": {"type": "float", "low": 1e-3, "high": 1.0, "log": True}}
 
 def test_bad_ladders_name_the_study_and_the_problem() -> None:
     a = _rung("a", {"n": 16}, LR)
-    with pytest.raises(ConfigError, match="at least two rungs.*got 1: 'a'"):
+    with pytest.raises(ConfigError, match=r"at least two rungs.*got 1: 'a'"):
         fit_ladder([a])
     with pytest.raises(ConfigError, match="study 'b' records no scale"):
         fit_ladder([a, _rung("b", None, LR)])
@@ -110,7 +110,7 @@ def test_bad_ladders_name_the_study_and_the_problem() -> None:
         fit_ladder([a, _rung("e", {"n": 32}, fixed)])
     with pytest.raises(ConfigError, match="study 'f' is at n=16 like study 'a'"):
         fit_ladder([a, _rung("f", {"n": 16}, LR)])
-    with pytest.raises(ConfigError, match="study 'g' has scale .*without 'n'"):
+    with pytest.raises(ConfigError, match=r"study 'g' has scale .*without 'n'"):
         fit_ladder([a, _rung("g", {"rows": 16}, LR)], scale="n")
     with pytest.raises(ConfigError, match="ladder 'x': needs at least two rungs"):
         run_ladder("x", "n", [16], objective, trials=2)

@@ -481,6 +481,6 @@ def delete(
 
 
 from dialed.cli import _dashboard as _dashboard  # noqa: E402  (registers dashboard, report)
+from dialed.cli import _ladder as _ladder  # noqa: E402  (registers dialed ladder)
 from dialed.cli import _worker as _worker  # noqa: E402  (registers dialed worker)
 from dialed.cli import _workflow as _workflow  # noqa: E402  (registers the workflow commands)
-from dialed.cli import _ladder as _ladder  # noqa: E402  (registers dialed ladder)
