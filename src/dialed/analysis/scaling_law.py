@@ -22,8 +22,8 @@ holds less well than the optima are known).
 The check that the law holds: each rung left out, predicted by the law of the others, and its
 residual standardised, ``z_i = (y_i - ŷ_{-i}) / √(s²_{-i}σ_i² + Var ŷ_{-i})`` (leave-one-out;
 ``s_{-i}`` the inflation of the law without rung ``i``); a ``|z_i| > LOO_LIMIT`` is a poor fit.
-A fit warns (and is not to be trusted) with fewer than three rungs, a poor leave-one-out, or an optimum at the edge of its rung's range (the search
-may have been cut off there).
+A fit warns (and is not to be trusted) with fewer than three rungs, a poor leave-one-out, or
+an optimum at the edge of its rung's range (the search may have been cut off there).
 """
 
 from __future__ import annotations
