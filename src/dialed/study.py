@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_PRUNER",
     "DEFAULT_SAMPLER",
     "Study",
+    "check_scale",
     "create_study",
     "delete_study",
     "list_studies",
@@ -113,6 +115,11 @@ class Study:
     def resource(self) -> Resource | None:
         """What a trial spends (epochs, ...) and its range, when the study declared it."""
         return self._ctx.resource
+
+    @property
+    def scale(self) -> dict[str, float]:
+        """The study's size on a ladder of scales (``{"width": 64}``); empty when not given."""
+        return dict(self._ctx.scale or {})
 
     @property
     def context(self) -> StudyContext:
@@ -416,6 +423,7 @@ def create_study(
     seed: int | None = None,
     space: Space | Mapping[str, Any] | None = None,
     resource: Resource | Mapping[str, Any] | None = None,
+    scale: Mapping[str, float] | None = None,
     load_if_exists: bool = False,
     max_retries: int = 0,
     heartbeat_interval: float = 5.0,
@@ -435,6 +443,9 @@ def create_study(
     beside the SQLite file (``study.db.artifacts``), a temporary one for an in-memory study.
     Optuna's spellings work too: ``study_name=`` for ``name`` and ``directions=[...]`` for
     several unnamed objectives (``value_0``, ``value_1``, ...).
+    ``scale`` records the study's size on a ladder of studies (``{"width": 64}``: parameters,
+    width, rows of data ...); ``trial.scale`` hands it to the objective, and
+    :mod:`dialed.workflow`'s ladder fits how the best settings move with it.
     """
     if study_name is not None:
         if name is not None and name != study_name:
@@ -470,6 +481,7 @@ def create_study(
         )
     declared = None if space is None else (space if isinstance(space, Space) else Space(space))
     resource_obj = _resolve_resource(resource)
+    scale_map = None if scale is None else check_scale(scale, name)
     store = open_storage(storage)  # after the checks above: a bad name creates no file
     artifact_url = artifacts if artifacts is not None else default_artifact_url(store.url)
     if load_if_exists:
@@ -489,6 +501,11 @@ def create_study(
                     f"study {name!r} exists with resource {have}, not "
                     f"{resource_obj.to_dict()}: use another study name, or the same resource"
                 )
+            if scale_map is not None and existing.scale != scale_map:
+                raise ConfigError(
+                    f"study {name!r} exists with scale {existing.scale or None}, not "
+                    f"{scale_map}: use another study name, or the same scale"
+                )
             return existing
     study_seed = new_seed() if seed is None else seed
     sampler_obj = _resolve_sampler(sampler, study_seed)
@@ -505,13 +522,15 @@ def create_study(
         attrs["resource"] = resource_obj.to_dict()
     if artifact_store is not None:
         attrs["artifacts"] = artifact_store.url
+    if scale_map is not None:
+        attrs["scale"] = scale_map
     record = store.create_study(
         name, metrics=metric_set.to_dict(), seed=study_seed, attrs=attrs,
     )
     if declared is not None and len(declared):
         store.register_params(record.study_id, declared.to_dict())
     ctx = StudyContext(store, record.study_id, name, metric_set, study_seed, sampler_obj,
-                       pruner_obj, settings, resource_obj, artifact_store)
+                       pruner_obj, settings, resource_obj, artifact_store, scale_map)
     return Study(ctx)
 
 
@@ -544,9 +563,11 @@ def load_study(
         float(raw.get("grace_period", 60.0)),
         int(raw.get("max_retries", 0)),
     )
+    raw_scale = attrs.get("scale")
     ctx = StudyContext(store, record.study_id, record.name, metric_set,
                        record.seed, sampler_obj, pruner_obj, settings, resource_obj,
-                       _artifact_store(attrs, store))
+                       _artifact_store(attrs, store),
+                       dict(raw_scale) if isinstance(raw_scale, Mapping) else None)
     study = Study(ctx)
     if not store.read_only:  # a read-only file is read as it is
         study.fail_stale_trials()
@@ -558,6 +579,24 @@ def _artifact_store(attrs: Mapping[str, Any], store: Storage) -> ArtifactStore |
     file); opened lazily, so reading a study never writes to its store."""
     url = attrs.get("artifacts") or default_artifact_url(store.url)
     return None if url is None else ArtifactStore(str(url))
+
+
+def check_scale(scale: Any, study: str) -> dict[str, float]:
+    """``scale`` as a mapping of names to positive finite numbers, or one ConfigError line."""
+    if not isinstance(scale, Mapping) or not scale:
+        raise ConfigError(f"study {study!r}: scale must be a mapping of names to sizes such as "
+                          f"{{'width': 64}}, got {scale!r}")
+    out: dict[str, float] = {}
+    for key, value in scale.items():
+        if not isinstance(key, str) or not _NAME.match(key):
+            raise ConfigError(f"study {study!r}: scale name {key!r} is not valid: use letters, "
+                              "digits, '_', '-' or '.'")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and value > 0):
+            raise ConfigError(f"study {study!r}: scale {key} must be a number > 0 (a size such "
+                              f"as 64), got {value!r}")
+        out[key] = value
+    return out
 
 
 def delete_study(name: str, *, storage: str | Storage) -> None:

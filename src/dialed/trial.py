@@ -190,6 +190,7 @@ class Trial:
         trial_id: int | None = None,
         resource: float | None = None,
         resource_name: str | None = None,
+        scale: Mapping[str, float] | None = None,
     ) -> None:
         self._backend = backend
         self.number = number
@@ -201,6 +202,8 @@ class Trial:
         self.resource = resource
         #: The declared resource's name ("epochs", say); report steps count it.
         self.resource_name = resource_name
+        #: The study's size on a ladder of scales (``{"width": 64}``); empty when not declared.
+        self.scale: dict[str, float] = dict(scale or {})
         self._params: dict[str, Any] = dict(params or {})
         self._user_attrs: dict[str, Any] = {}
         #: The step of the checkpoint :meth:`load_checkpoint` returned (None: none, or not

@@ -498,5 +498,6 @@ def delete(
 
 from dialed.cli import _dashboard as _dashboard  # noqa: E402  (registers dashboard, report)
 from dialed.cli import _interop as _interop  # noqa: E402  (registers import-optuna)
+from dialed.cli import _ladder as _ladder  # noqa: E402  (registers dialed ladder)
 from dialed.cli import _worker as _worker  # noqa: E402  (registers dialed worker)
 from dialed.cli import _workflow as _workflow  # noqa: E402  (registers the workflow commands)

@@ -14,6 +14,7 @@ what would be valid::
     budget: {trials: 40, timeout: 10m}     # at least one of them
     strategy: random                       # or {sampler: ..., pruner: ..., options: {...}}
     resource: {name: epochs, min: 1, max: 81, reduction_factor: 3}   # for early stopping
+    scale: {width: 64}                     # the study's size on a ladder (trial.scale)
     seed: 0
     n_jobs: 2
     catch: true                            # a failing trial is recorded; the study goes on

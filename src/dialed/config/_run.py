@@ -60,6 +60,7 @@ def run_study_file(
             seed=cfg.seed,
             space=declared,
             resource=cfg.resource,
+            scale=cfg.scale,
             load_if_exists=True,
             max_retries=cfg.max_retries,
         )

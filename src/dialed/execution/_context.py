@@ -40,3 +40,4 @@ class StudyContext:
     settings: Settings = field(default_factory=Settings)
     resource: Resource | None = None  # what a trial spends (epochs ...), when declared
     artifacts: ArtifactStore | None = None  # where checkpoints and files go, when any
+    scale: dict[str, float] | None = None  # the study's size on a ladder (width, rows ...)

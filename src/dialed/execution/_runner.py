@@ -418,6 +418,7 @@ class TrialRunner:
             trial_id=self.record.trial_id,
             resource=self.resource,
             resource_name=None if self.ctx.resource is None else self.ctx.resource.name,
+            scale=self.ctx.scale,
         )
 
 
