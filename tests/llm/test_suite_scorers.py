@@ -159,7 +159,7 @@ def test_aggregation_mean_majority_pass_at_k() -> None:
 
 def test_accuracy_interval_covers_and_narrows() -> None:
     mean, low, high = accuracy_interval([1] * 30 + [0] * 10)
-    assert mean == 0.75 and low < 0.75 < high and 0.5 < low and high < 0.9
+    assert mean == 0.75 and low < 0.75 < high and low > 0.5 and high < 0.9
     _, low2, high2 = accuracy_interval([1] * 300 + [0] * 100)
     assert high2 - low2 < (high - low) / 2
     m, lo, hi = accuracy_interval([0.5, 1.0, 0.0, 0.5])

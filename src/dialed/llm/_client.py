@@ -26,15 +26,19 @@ from typing import Any
 
 import httpx
 
-from dialed.errors import ConfigError
+from dialed.errors import ConfigError, SearchExhausted
 
 __all__ = ["Completion", "EndpointClient", "EndpointRejected"]
 
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
-class EndpointRejected(ConfigError):
-    """The endpoint refused the request itself (400, 401, 403, 404, 422): its text is shown."""
+class EndpointRejected(ConfigError, SearchExhausted):
+    """The endpoint refused the request itself (400, 401, 403, 404, 422): its text is shown.
+
+    Raised before any trial by the objective's check; raised in a trial, it ends the study's
+    loop as a spent budget does (the trial failed with the text, no new trial started): every
+    later trial would send the same parameter and be refused too."""
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ class EndpointObjective:
         self._client: EndpointClient | None = None
         self._client_pid = -1
         self._lock = threading.Lock()
+        self._template_tokens = 0.0
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -176,11 +177,18 @@ class EndpointObjective:
                 self._client_pid = os.getpid()
             return self._client
 
+    @staticmethod
+    def _prompt_guess(body: Mapping[str, Any]) -> float:
+        """Prompt tokens, guessed high: two characters a token, 8 a message, 64 more."""
+        chars = sum(len(m["content"]) for m in body["messages"])
+        return chars / 2.0 + 8.0 * len(body["messages"]) + 64.0
+
     def _worst_case(self, body: Mapping[str, Any]) -> float:
+        """The most a call may cost: the prompt guessed high (plus the most a chat template
+        added in this process so far) and ``max_tokens`` of completion."""
         if self.prices is None:
             return 0.0
-        chars = sum(len(m["content"]) for m in body["messages"])
-        prompt = chars / 2.0 + 8.0 * len(body["messages"]) + 16.0  # generous: ~4 chars a token
+        prompt = self._prompt_guess(body) + self._template_tokens
         completion = float(body.get("max_tokens") or _WORST_MAX_TOKENS)
         return self.prices.cost(prompt, completion)
 
@@ -203,6 +211,9 @@ class EndpointObjective:
             if ledger is not None:
                 ledger.settle(-worst)
             raise
+        if done.ok:
+            self._template_tokens = max(self._template_tokens,
+                                        done.prompt_tokens - self._prompt_guess(body))
         if ledger is not None:
             real = self.prices.cost(done.prompt_tokens, done.completion_tokens) \
                 if self.prices is not None else 0.0
