@@ -43,7 +43,14 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL (``http://127.0.0.1:P/v1``) of a running llama.cpp server."""
+    """The base URL (``http://127.0.0.1:P/v1``) of a running llama.cpp server.
+
+    ``DIALED_TEST_LLM_URL`` names a server already running (serving SmolLM2 as ``smollm2``)
+    instead of starting one."""
+    given = os.environ.get("DIALED_TEST_LLM_URL")
+    if given:
+        yield given.rstrip("/")
+        return
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.fail("llama-cpp-python[server] is not installed (.ci/run builds and installs it)")
     model = gguf_file()

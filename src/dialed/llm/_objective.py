@@ -224,16 +224,29 @@ class EndpointObjective:
 
     def _run(self, calls: Sequence[tuple[Item, int, dict[str, Any]]]) -> list[Completion]:
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="dialed-llm")
+        stop = threading.Event()  # a refusal or a spent budget: no further call starts
+
+        def one(body: dict[str, Any], k: int) -> Completion:
+            if stop.is_set():
+                raise _Stopped
+            try:
+                return self.call(body, k)
+            except BaseException:
+                stop.set()
+                raise
+
         try:
-            futures: list[Future[Completion]] = [pool.submit(self.call, body, k)
+            futures: list[Future[Completion]] = [pool.submit(one, body, k)
                                                  for _, k, body in calls]
             finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in finished if f.exception() is not None]
-            if failed:
+            if any(f.exception() is not None for f in finished):
                 for f in futures:
                     f.cancel()
                 wait(futures)
-                raise typing.cast(BaseException, failed[0].exception())
+                raised = [f.exception() for f in futures if not f.cancelled()
+                          and f.exception() is not None]
+                raise typing.cast(BaseException, next(
+                    (e for e in raised if not isinstance(e, _Stopped)), raised[0]))
             return [f.result() for f in futures]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -287,6 +300,10 @@ class EndpointObjective:
             body = self.body(params, self.suite.validation[0], 0, 0)
             body["max_tokens"] = 1
             client.chat(body)  # EndpointRejected (a ConfigError) names the endpoint's text
+
+
+class _Stopped(Exception):
+    """A call not started because another one was refused or found the budget spent."""
 
 
 @dataclass
