@@ -231,8 +231,16 @@ def run(
         str | None, typer.Option("--address", help="The Ray cluster to run on (with --executor "
                                                    "ray; default: a local Ray runtime).")
     ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="llm: studies: read and write no cached answer "
+                                              "(every call measured: latency studies).")
+    ] = False,
 ) -> None:
     """Run a study file: create (or continue) its study and run trials until the budget ends."""
+    if no_cache:  # inherited by the worker processes
+        from dialed.llm import NO_CACHE_ENV
+
+        os.environ[NO_CACHE_ENV] = "1"
     with _errors(ctx):
         from dialed.config import load_study_file, parse_duration, run_study_file
 

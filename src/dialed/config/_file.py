@@ -166,8 +166,18 @@ class StudyFile(_Model):
     test: str | None = None
     data: str | None = None
     tradeoff: dict[str, Any] | str | None = None
+    llm: dict[str, Any] | None = None
 
     _source: Path | None = pydantic.PrivateAttr(default=None)
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _llm_functions(cls, data: Any) -> Any:
+        """With ``llm:``, the objective and the locked test default to dialed.llm's, which
+        evaluate the section's suite on its endpoint (checked by dialed.llm when run)."""
+        if isinstance(data, dict) and isinstance(data.get("llm"), dict):
+            data = {"objective": "dialed.llm:objective", "test": "dialed.llm:test", **data}
+        return data
 
     @pydantic.field_validator("study")
     @classmethod

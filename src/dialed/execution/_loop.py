@@ -210,9 +210,10 @@ def run_one(
         finish(runner, TrialState.FAILED, error="interrupted by the user (KeyboardInterrupt)",
                costs=costs)
         raise
-    except SearchExhausted:
-        finish(runner, TrialState.FAILED, error="the sampler has nothing left to propose",
-               costs=costs)
+    except SearchExhausted as exc:  # a subclass (dialed.llm's spent budget) says why
+        finish(runner, TrialState.FAILED, costs=costs,
+               error=str(exc) if type(exc) is not SearchExhausted and str(exc)
+               else "the sampler has nothing left to propose")
         raise
     except BaseException as exc:  # SystemExit and any other BaseException end it failed too
         record = finish(runner, TrialState.FAILED, error=_error_text(exc), costs=costs)
