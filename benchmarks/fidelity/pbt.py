@@ -147,7 +147,7 @@ def run(task: Task, method: str, *, seed: int, population: int, max_epochs: int,
 
 
 def pbt_section(quick: bool, seeds: list[int]) -> tuple[list[str], list[tuple[str, bool]]]:
-    population, max_epochs, interval = (8, 30, 3) if quick else (10, 60, 4)
+    population, max_epochs, interval = 10, 60, 4  # --quick runs fewer seeds only
     lines = [f"Population {population}, {max_epochs} epochs in rounds of {interval} (PBT: "
              f"quantile 0.25, resample probability 0.25, perturbation x0.8 / x1.2); every "
              f"method spends {population * max_epochs} epochs; the random sampler founds "

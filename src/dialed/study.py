@@ -514,8 +514,10 @@ def create_study(
     pruner_obj.bind(resource_obj, metric_set)
     settings = Settings(heartbeat_interval, grace_period, max_retries)
     artifact_store: ArtifactStore | None = None
-    if artifact_url is not None or store.url is None:  # checked before the study is stored
+    if artifacts is not None or store.url is None:  # a given store: checked before storing
         artifact_store = open_artifacts(artifact_url)
+    elif artifact_url is not None:  # the folder beside the SQLite file: made on first use
+        artifact_store = ArtifactStore(artifact_url)
     attrs: dict[str, Any] = {"sampler": sampler_obj.describe(), "pruner": pruner_obj.describe(),
                              "settings": settings.to_dict()}
     if resource_obj is not None:

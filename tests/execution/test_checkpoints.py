@@ -252,3 +252,23 @@ def test_ask_and_tell_promote_and_resume_too() -> None:
     assert paused and promoted
     assert all(trained[t.number] == t.last_step - t.system_attrs["resumed_from"]["step"]
                for t in promoted)
+
+
+def test_a_file_checkpoint_comes_back_as_a_local_copy(tmp_path: Path) -> None:
+    study = dialed.create_study("file", storage=f"sqlite:///{tmp_path / 'f.db'}", seed=1)
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"\x00\x01weights")
+    study.optimize(lambda t: (t.report(1.0, 2), t.save_checkpoint(weights), 1.0)[2], n_trials=1)
+    study.storage.enqueue_trials(study.study_id, [{}], system_attrs={"resume_from": 0})
+    got: list[Any] = []
+
+    def resume(trial: dialed.Trial) -> float:
+        got.append(trial.load_checkpoint())
+        return 0.5
+
+    study.optimize(resume, n_trials=1)
+    path = got[0]
+    assert isinstance(path, Path) and path.name == "weights.bin" and path != weights
+    assert path.read_bytes() == b"\x00\x01weights"
+    assert study.trials[1].system_attrs["resumed_from"] == {"trial": 0, "step": 2}
+    assert dict(study.trials[1].intermediate) == {2: 1.0}

@@ -7,10 +7,12 @@ Rungs sit at resources ``r * eta**(s + k)`` for ``k = 0, 1, ...`` below the maxi
 ``R`` (``r`` the minimum resource, ``eta`` the reduction factor, ``s`` the minimum early-stopping
 rate). ASHA promotes a configuration out of rung ``k`` when it is in the top ``1/eta`` of the
 configurations that reached rung ``k``; promotion never waits for a rung to fill, which is what
-makes it asynchronous. Trials here are not paused and resumed, so promotion takes the
-*stopping* form: when a trial crosses a rung it is compared with every trial (of any worker,
-read from the storage) that crossed the same rung so far, and continues only if it ranks in
-the top ``floor(n / eta)`` of those ``n`` values, itself included. While ``n < eta`` nobody is
+makes it asynchronous. By default trials are not paused and resumed, so promotion takes the
+*stopping* form (with ``pause=True``, the promotion form of :mod:`dialed.pruners._pause`,
+where promoted trials resume from checkpoints): when a trial crosses a rung it is compared
+with every trial (of any worker, read from the storage) that crossed the same rung so far,
+and continues only if it ranks in the top ``floor(n / eta)`` of those ``n`` values, itself
+included. While ``n < eta`` nobody is
 in the top ``1/eta``; the trial then continues only if it is the best at the rung so far.
 
 Each trial is judged once per rung, at the first ``should_prune`` call after it crossed the
