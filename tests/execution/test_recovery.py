@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -185,6 +186,26 @@ WAKER = textwrap.dedent(
 )
 
 
+def _stop_between_writes(pid: int, db: Path) -> None:
+    """SIGSTOP ``pid`` at a moment it holds no write transaction on ``db`` (stopped inside one,
+    its report or heartbeat, it would hold SQLite's write lock for good and the sweep could never
+    write): stop it, try to take the write lock, and on failure let it run on and stop it again.
+    Bounded by tries, not by time."""
+    for _ in range(100):
+        os.kill(pid, signal.SIGSTOP)
+        con = sqlite3.connect(db, timeout=0.5)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.rollback()
+            return
+        except sqlite3.OperationalError:  # locked: it was stopped inside a write
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            con.close()
+    raise AssertionError("the worker held the database's write lock at every one of 100 stops")
+
+
 def test_a_worker_presumed_dead_that_wakes_up_goes_on_with_the_next_trial(
     tmp_path: Path,
 ) -> None:
@@ -202,7 +223,7 @@ def test_a_worker_presumed_dead_that_wakes_up_goes_on_with_the_next_trial(
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(started.exists, proc, "the worker's first trial to start")
-        os.kill(proc.pid, signal.SIGSTOP)
+        _stop_between_writes(proc.pid, tmp_path / "wake.db")
         failed: list[dialed.TrialRecord] = []
 
         def swept() -> bool:  # once its heartbeat has been silent for the grace period
