@@ -138,6 +138,8 @@ def test_search_over_training_arguments_and_lora_returns_best_run(tmp_path: Path
         per_epoch = math.ceil(N_TRAIN / p["per_device_train_batch_size"])
         assert sorted(rec.intermediate) == [per_epoch, 2 * per_epoch]  # an evaluation each epoch
         assert rec.intermediate[2 * per_epoch] == rec.metrics["eval_accuracy"]
+        assert rec.user_attrs["eval_metrics"]["eval_accuracy"] == rec.metrics["eval_accuracy"]
+        assert "eval_loss" in rec.user_attrs["eval_metrics"]
     families = {name: d.family for name, d in study.space.items()}
     assert families == {"learning_rate": "optimizer", "per_device_train_batch_size": "batch",
                         "r": "architecture", "lora_dropout": "regularization",

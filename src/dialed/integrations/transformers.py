@@ -20,7 +20,8 @@ lora_dropout: regularization, r, lora_alpha and target_modules: architecture), s
 workflow can tune one family at a time. Each trial sets the arguments, seeds the trainer with
 the trial's seed, builds a fresh model with ``model_init`` (wrapped with LoRA when the space or
 ``lora`` asks for it), trains with :class:`PruningCallback` reporting every evaluation at its
-global step, and returns ``metric`` from the last evaluation. The trainer's arguments and
+global step, and returns ``metric`` from the last evaluation (all of whose metrics are the
+trial's user attribute ``eval_metrics``). The trainer's arguments and
 ``model_init`` are put back afterwards.
 """
 
@@ -183,6 +184,8 @@ def hyperparameter_search(
             metrics = trainer.evaluate()
         if key not in metrics:
             raise MetricNotProducedError("hyperparameter_search", key, metrics)
+        trial.set_user_attr("eval_metrics", {k: float(v) for k, v in metrics.items()
+                                             if isinstance(v, (int, float))})
         return float(metrics[key])
 
     try:
