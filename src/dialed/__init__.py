@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from dialed import pruners, samplers, storage
 from dialed._version import __version__
 from dialed.errors import (
+    CheckpointError,
     ConfigError,
     DialedError,
     DuplicateStudyError,
@@ -72,6 +73,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CategoricalDistribution",
+    "CheckpointError",
     "ConfigError",
     "DialedError",
     "Distribution",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CheckpointError",
     "ConfigError",
     "DialedError",
     "DuplicateStudyError",
@@ -34,6 +35,11 @@ class ConfigError(DialedError, ValueError):
 
 class StorageError(DialedError):
     """The storage cannot be reached, or it was asked for something it does not hold."""
+
+
+class CheckpointError(StorageError):
+    """A trial's checkpoint cannot be read back (its file is missing, or it does not unpickle);
+    the trial that asked for it fails, and nothing stored is changed."""
 
 
 class SchemaVersionError(StorageError):

@@ -371,6 +371,8 @@ def _check_family(name: str, family: Any) -> None:
 
 def compatible(a: Distribution, b: Distribution) -> bool:
     """Whether two distributions describe the same parameter (a missing family matches any)."""
+    if a == b:  # the same fields, family included: the common case, without building dicts
+        return True
     if type(a) is not type(b):
         return False
     fields_a, fields_b = a.to_dict(), b.to_dict()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +25,31 @@ from dialed.execution import (
     enqueue_sampler_queue,
     fail_stale_trials,
     finish,
+    finish_pruned,
     optimize,
     start_trial,
 )
 from dialed.history import History, HistoryLog
 from dialed.metrics import MetricSet
-from dialed.pruners import Pruner, Resource, make_pruner
+from dialed.pruners import PAUSED, Pruner, Resource, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
-from dialed.storage import Storage, StudySummary, open_storage
+from dialed.storage import (
+    ArtifactStore,
+    Storage,
+    StudySummary,
+    default_artifact_url,
+    open_artifacts,
+    open_storage,
+    study_folder,
+)
 from dialed.trial import Trial, TrialRecord, TrialState
 
 __all__ = [
     "DEFAULT_PRUNER",
     "DEFAULT_SAMPLER",
     "Study",
+    "check_scale",
     "create_study",
     "delete_study",
     "list_studies",
@@ -64,6 +76,11 @@ class Study:
     # -- identity --------------------------------------------------------------------------
     @property
     def name(self) -> str:
+        return self._ctx.name
+
+    @property
+    def study_name(self) -> str:
+        """The study's name (Optuna's spelling of :attr:`name`)."""
         return self._ctx.name
 
     @property
@@ -98,6 +115,11 @@ class Study:
     def resource(self) -> Resource | None:
         """What a trial spends (epochs, ...) and its range, when the study declared it."""
         return self._ctx.resource
+
+    @property
+    def scale(self) -> dict[str, float]:
+        """The study's size on a ladder of scales (``{"width": 64}``); empty when not given."""
+        return dict(self._ctx.scale or {})
 
     @property
     def context(self) -> StudyContext:
@@ -142,6 +164,8 @@ class Study:
         executor: str = "local",
         ray_address: str | None = None,
         resources_per_trial: Mapping[str, Any] | None = None,
+        *,
+        show_progress_bar: bool | None = None,
     ) -> None:
         """Run trials of ``objective`` until ``n_trials`` have run or ``timeout`` seconds passed.
 
@@ -154,7 +178,10 @@ class Study:
         cluster at ``ray_address`` (a local Ray runtime when None), each asking for
         ``resources_per_trial`` (default ``{"num_cpus": 1}``; ``num_gpus``, ``memory``,
         ``resources`` too); callbacks then run here, as each task's trial ends.
+        ``show_progress_bar`` is Optuna's spelling of ``show_progress``.
         """
+        if show_progress_bar is not None:
+            show_progress = bool(show_progress_bar)
         bound = [_bind(cb, self) for cb in callbacks]
         optimize(
             self._ctx, objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
@@ -204,6 +231,9 @@ class Study:
             raise ConfigError("give the value to complete a trial: tell(trial, value)")
         if target not in (TrialState.PRUNED, TrialState.FAILED):
             raise ConfigError(f"a trial is told complete, pruned or failed, not {target.value}")
+        reason = runner.prune_reason
+        if target == TrialState.PRUNED and reason is not None and reason.startswith(PAUSED):
+            return finish_pruned(runner, reason)  # a pause stays a pause, to be continued
         return finish(runner, target, error=error)
 
     def _running_record(self, trial: Trial | int) -> TrialRecord:
@@ -216,6 +246,10 @@ class Study:
                 f"trial {number} is already {record.state.value}; only a running trial can be told"
             )
         return record
+
+    def enqueue_trial(self, params: Mapping[str, Any]) -> None:
+        """Optuna's spelling of :meth:`enqueue`."""
+        self.enqueue(params)
 
     def enqueue(self, params: Mapping[str, Any], *, validate: bool = True) -> None:
         """Queue a configuration to run before the sampler's own (the baseline, say)."""
@@ -235,11 +269,16 @@ class Study:
     # -- results ---------------------------------------------------------------------------
     @property
     def trials(self) -> list[TrialRecord]:
-        return self.storage.get_trials(self.study_id)
+        return self._known(self.storage.get_trials(self.study_id))
 
     def get_trials(self, states: Iterable[TrialState | str] | None = None) -> list[TrialRecord]:
         wanted = None if states is None else [TrialState(s) for s in states]
-        return self.storage.get_trials(self.study_id, states=wanted)
+        return self._known(self.storage.get_trials(self.study_id, states=wanted))
+
+    def _known(self, records: Iterable[TrialRecord]) -> list[TrialRecord]:
+        """The records, each knowing the study's objectives (so ``record.value`` reads)."""
+        names = tuple(m.name for m in self.metrics.objectives)
+        return [replace(r, objectives=names) for r in records]
 
     @property
     def best_trial(self) -> TrialRecord:
@@ -258,12 +297,12 @@ class Study:
             best = front[0] if front else None
         if best is None:
             raise NoTrialsError(f"study {self.name!r} has no complete trial yet")
-        return best
+        return self._known([best])[0]
 
     @property
     def best_trials(self) -> list[TrialRecord]:
         """The complete, feasible trials no other such trial dominates (all objectives)."""
-        return list(self.history().front)
+        return self._known(self.history().front)
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -377,15 +416,19 @@ def create_study(
     storage: str | Storage | None = None,
     metrics: Mapping[str, str] | Sequence[str] | str | None = None,
     direction: str | None = None,
+    directions: Sequence[str] | None = None,
+    study_name: str | None = None,
     sampler: str | Sampler | None = None,
     pruner: str | Mapping[str, Any] | Pruner | None = None,
     seed: int | None = None,
     space: Space | Mapping[str, Any] | None = None,
     resource: Resource | Mapping[str, Any] | None = None,
+    scale: Mapping[str, float] | None = None,
     load_if_exists: bool = False,
     max_retries: int = 0,
     heartbeat_interval: float = 5.0,
     grace_period: float = 60.0,
+    artifacts: str | None = None,
 ) -> Study:
     """Create a study (``storage=None`` keeps it in memory; a URL stores it durably).
 
@@ -395,7 +438,28 @@ def create_study(
     ``resource`` declares what a trial spends, for early stopping and multi-fidelity search:
     ``{"name": "epochs", "min": 1, "max": 81, "reduction_factor": 3}``; report steps then
     count it, and ``trial.resource`` is the amount a trial should train to.
+    ``artifacts`` is where trials' checkpoints and files go (``trial.save_checkpoint``): a
+    folder or an fsspec URL (``s3://bucket/path``) every worker can reach; by default a folder
+    beside the SQLite file (``study.db.artifacts``), a temporary one for an in-memory study.
+    Optuna's spellings work too: ``study_name=`` for ``name`` and ``directions=[...]`` for
+    several unnamed objectives (``value_0``, ``value_1``, ...).
+    ``scale`` records the study's size on a ladder of studies (``{"width": 64}``: parameters,
+    width, rows of data ...); ``trial.scale`` hands it to the objective, and
+    :mod:`dialed.workflow`'s ladder fits how the best settings move with it.
     """
+    if study_name is not None:
+        if name is not None and name != study_name:
+            raise ConfigError(f"give the study's name once: name={name!r} or study_name="
+                              f"{study_name!r}, not both")
+        name = study_name
+    if directions is not None:
+        if metrics is not None or direction is not None:
+            raise ConfigError("give one of metrics=, direction= or directions=")
+        if isinstance(directions, str) or not isinstance(directions, Sequence) \
+                or not directions:
+            raise ConfigError(f"directions must be a non-empty list such as ['minimize', "
+                              f"'maximize'], got {directions!r}")
+        metrics = list(directions)
     if name is None:
         name = f"study-{int(now() * 1000)}"
     if not isinstance(name, str) or not _NAME.match(name):
@@ -417,7 +481,9 @@ def create_study(
         )
     declared = None if space is None else (space if isinstance(space, Space) else Space(space))
     resource_obj = _resolve_resource(resource)
+    scale_map = None if scale is None else check_scale(scale, name)
     store = open_storage(storage)  # after the checks above: a bad name creates no file
+    artifact_url = artifacts if artifacts is not None else default_artifact_url(store.url)
     if load_if_exists:
         try:
             existing = load_study(name, storage=store, sampler=sampler, pruner=pruner)
@@ -435,6 +501,11 @@ def create_study(
                     f"study {name!r} exists with resource {have}, not "
                     f"{resource_obj.to_dict()}: use another study name, or the same resource"
                 )
+            if scale_map is not None and existing.scale != scale_map:
+                raise ConfigError(
+                    f"study {name!r} exists with scale {existing.scale or None}, not "
+                    f"{scale_map}: use another study name, or the same scale"
+                )
             return existing
     study_seed = new_seed() if seed is None else seed
     sampler_obj = _resolve_sampler(sampler, study_seed)
@@ -442,17 +513,26 @@ def create_study(
     pruner_obj = _resolve_pruner(pruner)
     pruner_obj.bind(resource_obj, metric_set)
     settings = Settings(heartbeat_interval, grace_period, max_retries)
+    artifact_store: ArtifactStore | None = None
+    if artifacts is not None or store.url is None:  # a given store: checked before storing
+        artifact_store = open_artifacts(artifact_url)
+    elif artifact_url is not None:  # the folder beside the SQLite file: made on first use
+        artifact_store = ArtifactStore(artifact_url)
     attrs: dict[str, Any] = {"sampler": sampler_obj.describe(), "pruner": pruner_obj.describe(),
                              "settings": settings.to_dict()}
     if resource_obj is not None:
         attrs["resource"] = resource_obj.to_dict()
+    if artifact_store is not None:
+        attrs["artifacts"] = artifact_store.url
+    if scale_map is not None:
+        attrs["scale"] = scale_map
     record = store.create_study(
         name, metrics=metric_set.to_dict(), seed=study_seed, attrs=attrs,
     )
     if declared is not None and len(declared):
         store.register_params(record.study_id, declared.to_dict())
     ctx = StudyContext(store, record.study_id, name, metric_set, study_seed, sampler_obj,
-                       pruner_obj, settings, resource_obj)
+                       pruner_obj, settings, resource_obj, artifact_store, scale_map)
     return Study(ctx)
 
 
@@ -485,16 +565,50 @@ def load_study(
         float(raw.get("grace_period", 60.0)),
         int(raw.get("max_retries", 0)),
     )
+    raw_scale = attrs.get("scale")
     ctx = StudyContext(store, record.study_id, record.name, metric_set,
-                       record.seed, sampler_obj, pruner_obj, settings, resource_obj)
+                       record.seed, sampler_obj, pruner_obj, settings, resource_obj,
+                       _artifact_store(attrs, store),
+                       dict(raw_scale) if isinstance(raw_scale, Mapping) else None)
     study = Study(ctx)
     if not store.read_only:  # a read-only file is read as it is
         study.fail_stale_trials()
     return study
 
 
+def _artifact_store(attrs: Mapping[str, Any], store: Storage) -> ArtifactStore | None:
+    """The store a study recorded (a study from before artifacts: the default beside its
+    file); opened lazily, so reading a study never writes to its store."""
+    url = attrs.get("artifacts") or default_artifact_url(store.url)
+    return None if url is None else ArtifactStore(str(url))
+
+
+def check_scale(scale: Any, study: str) -> dict[str, float]:
+    """``scale`` as a mapping of names to positive finite numbers, or one ConfigError line."""
+    if not isinstance(scale, Mapping) or not scale:
+        raise ConfigError(f"study {study!r}: scale must be a mapping of names to sizes such as "
+                          f"{{'width': 64}}, got {scale!r}")
+    out: dict[str, float] = {}
+    for key, value in scale.items():
+        if not isinstance(key, str) or not _NAME.match(key):
+            raise ConfigError(f"study {study!r}: scale name {key!r} is not valid: use letters, "
+                              "digits, '_', '-' or '.'")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and value > 0):
+            raise ConfigError(f"study {study!r}: scale {key} must be a number > 0 (a size such "
+                              f"as 64), got {value!r}")
+        out[key] = value
+    return out
+
+
 def delete_study(name: str, *, storage: str | Storage) -> None:
-    open_storage(storage).delete_study(name)
+    """Delete the study's records, then its checkpoints and files."""
+    store = open_storage(storage)
+    record = store.get_study(name)
+    artifacts = _artifact_store(record.attrs, store)
+    store.delete_study(name)
+    if artifacts is not None:
+        artifacts.delete_study(study_folder(record.study_id, record.name))
 
 
 def list_studies(storage: str | Storage) -> list[StudySummary]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from dialed.space import (
@@ -28,6 +30,7 @@ class TrialState(str, enum.Enum):
     COMPLETE = "complete"
     PRUNED = "pruned"
     FAILED = "failed"
+    FAIL = "failed"  # Optuna's spelling: the same member as FAILED
 
     @property
     def finished(self) -> bool:
@@ -61,6 +64,31 @@ class TrialRecord:
     environment: Mapping[str, Any] = field(default_factory=dict)
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     system_attrs: Mapping[str, Any] = field(default_factory=dict)
+    #: The study's objective names, in order, where the study handed the record out (so that
+    #: ``value`` / ``values`` can be read); empty on a record straight from a storage.
+    objectives: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def values(self) -> list[float] | None:
+        """The objective values in the study's order (Optuna's ``values``); None when the
+        trial has none (failed, or still running)."""
+        names = self.objectives or _objective_names(self.metrics)
+        if not names or any(n not in self.metrics for n in names):
+            return None
+        return [float(self.metrics[n]) for n in names]
+
+    @property
+    def value(self) -> float | None:
+        """The objective value of a single-objective study (Optuna's ``value``); None when
+        the trial has none. With several objectives read ``values``."""
+        names = self.objectives or _objective_names(self.metrics)
+        if len(names) > 1:
+            raise AttributeError(
+                f"trial {self.number} has {len(names)} objectives ({', '.join(names)}): read "
+                "trial.values or trial.metrics[name]"
+            )
+        values = self.values
+        return None if values is None else values[0]
 
     @property
     def last_step(self) -> int | None:
@@ -97,6 +125,24 @@ class TrialRecord:
         }
 
 
+def _objective_names(metrics: Mapping[str, float]) -> tuple[str, ...]:
+    """The objectives of a record that does not know its study's: ``value``, ``value_0`` ...
+    (the names of unnamed objectives), else its only metric."""
+    if "value" in metrics:
+        return ("value",)
+    numbered = tuple(f"value_{i}" for i in range(len(metrics)) if f"value_{i}" in metrics)
+    if numbered and numbered == tuple(f"value_{i}" for i in range(len(numbered))):
+        return numbered
+    if len(metrics) == 1:
+        return tuple(metrics)
+    if not metrics:
+        return ()
+    raise AttributeError(
+        f"this record has the metrics {', '.join(metrics)} and does not know which are the "
+        "study's objectives: read record.metrics[name], or take it from study.trials"
+    )
+
+
 def _to_datetime(ts: float | None) -> _dt.datetime | None:
     return None if ts is None else _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc)
 
@@ -119,6 +165,12 @@ class TrialBackend(Protocol):
 
     def set_user_attr(self, key: str, value: Any) -> None: ...
 
+    def save_checkpoint(self, obj_or_path: Any, step: int | None) -> None: ...
+
+    def load_checkpoint(self) -> tuple[Any, int | None] | None: ...
+
+    def save_artifact(self, data: bytes, name: str) -> None: ...
+
 
 class Trial:
     """The handle an objective receives: ask it for settings, report progress to it.
@@ -138,6 +190,7 @@ class Trial:
         trial_id: int | None = None,
         resource: float | None = None,
         resource_name: str | None = None,
+        scale: Mapping[str, float] | None = None,
     ) -> None:
         self._backend = backend
         self.number = number
@@ -149,8 +202,13 @@ class Trial:
         self.resource = resource
         #: The declared resource's name ("epochs", say); report steps count it.
         self.resource_name = resource_name
+        #: The study's size on a ladder of scales (``{"width": 64}``); empty when not declared.
+        self.scale: dict[str, float] = dict(scale or {})
         self._params: dict[str, Any] = dict(params or {})
         self._user_attrs: dict[str, Any] = {}
+        #: The step of the checkpoint :meth:`load_checkpoint` returned (None: none, or not
+        #: asked yet).
+        self.checkpoint_step: int | None = None
 
     # -- suggestions -------------------------------------------------------------------------
     def suggest_float(
@@ -213,6 +271,57 @@ class Trial:
     def set_user_attr(self, key: str, value: Any) -> None:
         self._user_attrs[key] = value
         self._backend.set_user_attr(key, value)
+
+    # -- checkpoints and artifacts -----------------------------------------------------------
+    def save_checkpoint(self, obj_or_path: Any, *, step: int | None = None) -> None:
+        """Store this trial's latest checkpoint, replacing its previous one only once written.
+
+        ``obj_or_path``: any picklable object (a dict of weights and the epoch, say), or a
+        :class:`pathlib.Path` to a file whose bytes are stored. ``step`` (by default the last
+        reported one) is where a trial that resumes from it continues.
+        """
+        self._backend.save_checkpoint(obj_or_path, step)
+
+    def load_checkpoint(self) -> Any:
+        """The checkpoint to resume from, or None when there is none.
+
+        That is this trial's own latest checkpoint, else the one of the trial it continues: the
+        run a promotion continues, the attempt whose worker died (a retry), the better member
+        a PBT member copies. A file checkpoint comes back as the :class:`pathlib.Path` of a
+        local copy. The reports the continued trial made up to the checkpoint's step become
+        this trial's too, so its curve is whole and each step is trained once.
+        :class:`~dialed.errors.CheckpointError` (one line) when the checkpoint's file is
+        missing or does not unpickle.
+        """
+        found = self._backend.load_checkpoint()
+        if found is None:
+            self.checkpoint_step = None
+            return None
+        value, self.checkpoint_step = found
+        return value
+
+    def save_artifact(self, path_or_bytes: str | os.PathLike[str] | bytes,
+                      name: str | None = None) -> None:
+        """Store a file of this trial (a model, a plot): a path, or bytes with a ``name``.
+
+        Artifacts are listed on the trial's page of the dashboard and the report, and deleted
+        with the study.
+        """
+        if isinstance(path_or_bytes, (bytes, bytearray)):
+            if name is None:
+                raise ValueError("save_artifact(data, name): bytes need a name such as "
+                                 "'model.pt'")
+            data = bytes(path_or_bytes)
+        elif isinstance(path_or_bytes, (str, os.PathLike)):
+            path = Path(path_or_bytes)
+            if not path.is_file():
+                raise ValueError(f"save_artifact: {str(path)!r} is not a file")
+            data = path.read_bytes()
+            name = path.name if name is None else name
+        else:
+            raise ValueError(f"save_artifact takes a file path or bytes, got "
+                             f"{type(path_or_bytes).__name__}")
+        self._backend.save_artifact(data, name)
 
     @property
     def params(self) -> dict[str, Any]:

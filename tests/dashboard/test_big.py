@@ -30,8 +30,10 @@ from dialed.dashboard import create_app
 
 N = 100_000
 # A page call answers within this on a study of 100,000 trials. Measured 0.6-0.9 s for the
-# slowest call on an idle 2-core machine; 2.3 s while two benchmarks shared its cores, hence
-# the margin (the test must not fail on a busy CI machine, and 3 s is still interactive).
+# slowest call on an idle 2-core machine; 2.3 s while two benchmarks shared its cores, and 3.0 s
+# under a load of 12 (CI must not flake), so the budget scales with this machine's measured
+# speed: a call may cost at most half of one plain read of every trial through the storage
+# (what a page must never redo), and never less than BUDGET_S.
 BUDGET_S = 3.0
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -97,6 +99,11 @@ def _timed(client: TestClient, path: str) -> tuple[float, dict[str, object]]:
 
 
 def test_study_page_api_on_100k_trials(big_url: str) -> None:
+    store = open_storage(big_url)
+    start = time.perf_counter()  # this machine's speed now: one plain read of every trial
+    assert len(store.get_trials(store.get_study("big").study_id)) == N
+    full_read = time.perf_counter() - start
+    budget = max(BUDGET_S, 0.5 * full_read)
     timings: dict[str, float] = {}
     with TestClient(create_app(big_url), base_url="http://127.0.0.1") as c:
         took, o = _timed(c, "/api/studies/big")  # cold: answers from the storage's aggregates
@@ -121,7 +128,6 @@ def test_study_page_api_on_100k_trials(big_url: str) -> None:
         took, _ = _timed(c, "/api/studies/big/plots")
         timings["plots (a repeated poll: cached)"] = took
         # the page shows the study as it grows: one more trial is seen by the next poll
-        store = open_storage(big_url)
         sid = store.get_study("big").study_id
         new = store.create_trial(sid, worker="host-9", params={
             "lr": 0.003, "momentum": 0.1, "layers": 2, "act": "relu"})
@@ -129,7 +135,7 @@ def test_study_page_api_on_100k_trials(big_url: str) -> None:
         time.sleep(0.6)  # the dashboard reads the storage at most every 0.5 s per study
         took, since = _timed(c, f"/api/studies/big/since?version={plots['version']}")
         timings["since (after a new trial)"] = took
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 240  # a guard only: the rebuild comes at the next poll
         while True:  # served from the cache until the rebuild interval has passed
             took, replot = _timed(c, "/api/studies/big/plots")
             if not replot.get("stale") or time.monotonic() > deadline:
@@ -139,10 +145,10 @@ def test_study_page_api_on_100k_trials(big_url: str) -> None:
     report = "; ".join(f"{k}: {v:.3f} s" for k, v in timings.items())
     print(f"\n100,000 trials: {report}")
     budgeted = {k: v for k, v in timings.items() if "not budgeted" not in k}
-    slow = {k: v for k, v in budgeted.items() if v >= BUDGET_S}
-    assert not slow, f"over {BUDGET_S} s: {slow} (all: {report})"
-    assert timings["plots (a repeated poll: cached)"] < 0.2
-    assert timings["first read (not budgeted)"] < 60
+    slow = {k: v for k, v in budgeted.items() if v >= budget}
+    assert not slow, f"over {budget:.2f} s: {slow} (a full read: {full_read:.3f} s; all: {report})"
+    assert timings["plots (a repeated poll: cached)"] < max(0.2, 0.05 * full_read)
+    assert timings["first read (not budgeted)"] < max(60, 10 * full_read)
     # what a page draws stays small: downsampled on the server
     assert len(json.dumps(plots)) < 2_000_000
     points = sum(len(t["x"]) for t in plots["figures"]["history"]["data"] if t["name"] == "trial")

@@ -12,6 +12,7 @@ from dialed.pruners import (
     MedianPruner,
     NopPruner,
     PatiencePruner,
+    PBTPruner,
     PercentilePruner,
 )
 from dialed.testing.pruners import MakePruner, PrunerSuite
@@ -72,6 +73,24 @@ class TestHyperbandBracketView(PrunerSuite):
         return lambda: HyperbandPruner(max_resource=9, sampler_view="bracket")
 
 
+class TestASHAPaused(PrunerSuite):
+    @pytest.fixture
+    def make_pruner(self) -> MakePruner:
+        return lambda: ASHAPruner(pause=True)
+
+
+class TestHyperbandPaused(PrunerSuite):
+    @pytest.fixture
+    def make_pruner(self) -> MakePruner:
+        return lambda: HyperbandPruner(pause=True)
+
+
+class TestPBT(PrunerSuite):
+    @pytest.fixture
+    def make_pruner(self) -> MakePruner:
+        return lambda: PBTPruner(population=4, interval=3)
+
+
 class TestPatience(PrunerSuite):
     @pytest.fixture
     def make_pruner(self) -> MakePruner:
@@ -80,7 +99,7 @@ class TestPatience(PrunerSuite):
 
 def test_every_registered_pruner_has_a_suite() -> None:
     covered = {c.name for c in (NopPruner, AutoPruner, MedianPruner, PercentilePruner,
-                                ASHAPruner, HyperbandPruner, PatiencePruner)}
+                                ASHAPruner, HyperbandPruner, PatiencePruner, PBTPruner)}
     assert covered == set(PRUNERS)
 
 

@@ -231,8 +231,16 @@ def run(
         str | None, typer.Option("--address", help="The Ray cluster to run on (with --executor "
                                                    "ray; default: a local Ray runtime).")
     ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="llm: studies: read and write no cached answer "
+                                              "(every call measured: latency studies).")
+    ] = False,
 ) -> None:
     """Run a study file: create (or continue) its study and run trials until the budget ends."""
+    if no_cache:  # inherited by the worker processes
+        from dialed.llm import NO_CACHE_ENV
+
+        os.environ[NO_CACHE_ENV] = "1"
     with _errors(ctx):
         from dialed.config import load_study_file, parse_duration, run_study_file
 
@@ -334,13 +342,19 @@ def trials(
     with _errors(ctx, url):
         wanted = _parse_state(state)
         handle = _open(study, url)
-        records = handle.get_trials(None if wanted is None else [wanted])
-        shown = records[-limit:] if limit else records
+        states = None if wanted is None else [wanted]
+        if limit:  # the last N through the index: the same cost in a study of any size
+            shown = handle.storage.last_trials(handle.study_id, limit, states=states)
+            total = (handle.storage.count_trials(handle.study_id, states)
+                     if len(shown) == limit else len(shown))
+        else:
+            shown = handle.get_trials(states)
+            total = len(shown)
         caption = None
-        if len(shown) < len(records):
-            caption = (f"the last {len(shown)} of {len(records)} trials "
+        if len(shown) < total:
+            caption = (f"the last {len(shown)} of {total} trials "
                        "(--limit 0 shows them all)")
-        if not records:
+        if not shown:
             what = f"{wanted.value} trials" if wanted is not None else "trials"
             _note(f"study {study!r} has no {what}")
             return
@@ -429,20 +443,30 @@ def export(
     ctx: typer.Context,
     study: StudyArg,
     format: Annotated[
-        str, typer.Option("--format", "-f", help="csv (one row per trial) or json (everything).")
+        str, typer.Option("--format", "-f", help="csv (one row per trial), json (everything) "
+                                                 "or optuna (an Optuna study, with --to).")
     ] = "csv",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="With --format optuna: the Optuna storage to "
+                                              "write (sqlite:///optuna.db, a journal file).")
+    ] = None,
     storage: StorageOption = None,
 ) -> None:
-    """Export a study's trials as CSV or JSON, to stdout or a file."""
+    """Export a study's trials as CSV or JSON (stdout or a file), or into an Optuna storage."""
     study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         fmt_name = format.strip().lower()
-        if fmt_name not in ("csv", "json"):
-            raise ConfigError(f"--format must be csv or json, got {format!r}")
+        if fmt_name not in ("csv", "json", "optuna"):
+            raise ConfigError(f"--format must be csv, json or optuna, got {format!r}")
         handle = _open(study, url)
+        if fmt_name == "optuna":
+            from dialed.cli._interop import export_to_optuna
+
+            export_to_optuna(ctx, study, url, to)
+            return
         text = handle.export(None, format=fmt_name)
         if not text.endswith("\n"):
             text += "\n"
@@ -481,5 +505,7 @@ def delete(
 
 
 from dialed.cli import _dashboard as _dashboard  # noqa: E402  (registers dashboard, report)
+from dialed.cli import _interop as _interop  # noqa: E402  (registers import-optuna)
+from dialed.cli import _ladder as _ladder  # noqa: E402  (registers dialed ladder)
 from dialed.cli import _worker as _worker  # noqa: E402  (registers dialed worker)
 from dialed.cli import _workflow as _workflow  # noqa: E402  (registers the workflow commands)

@@ -56,8 +56,10 @@ def _formats() -> tuple[str, ...]:
 
 def _function(study: Study, given: str | None, key: str, option: str) -> Any:
     """The study's ``key`` function (objective, test, data): ``--option`` or the recorded one."""
+    from dialed.config import bind_to_study  # dialed.llm:objective / :test read llm: here
+
     if given is not None:
-        return _workflow().import_function(given, Path.cwd(), key)
+        return bind_to_study(_workflow().import_function(given, Path.cwd(), key), study)
     found = _workflow().recorded_function(study, key)
     if found is None:
         what = {"objective": "objective", "test": "test function", "data": "data loader"}[key]
@@ -66,7 +68,7 @@ def _function(study: Study, given: str | None, key: str, option: str) -> Any:
             f"'{key}: module:function' to its study file and run it again)"
         )
     spec, base_dir = found
-    return _workflow().import_function(spec, base_dir, key)
+    return bind_to_study(_workflow().import_function(spec, base_dir, key), study)
 
 
 def _print(text: str) -> None:

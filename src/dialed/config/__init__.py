@@ -14,6 +14,7 @@ what would be valid::
     budget: {trials: 40, timeout: 10m}     # at least one of them
     strategy: random                       # or {sampler: ..., pruner: ..., options: {...}}
     resource: {name: epochs, min: 1, max: 81, reduction_factor: 3}   # for early stopping
+    scale: {width: 64}                     # the study's size on a ladder (trial.scale)
     seed: 0
     n_jobs: 2
     catch: true                            # a failing trial is recorded; the study goes on
@@ -35,6 +36,13 @@ confirm::
     test: evaluate:test                    # test(params, seed) -> metrics, run by dialed verify
     data: evaluate:data                    # data() -> (X, y), fingerprinted into the study
 
+An ``llm:`` section (``dialed.llm``) tunes an OpenAI-compatible endpoint's inference settings
+on an evaluation suite; ``objective`` and ``test`` then default to ``dialed.llm:objective`` and
+``dialed.llm:test``::
+
+    llm: {base_url: "http://127.0.0.1:8080/v1", model: smollm2, suite: suite.jsonl,
+          samples: 3, scorer: numeric, prices: {smollm2: {input: 0.1, output: 0.4}}}
+
 New top-level keys are new fields of :class:`StudyFile`; the error condensing and the
 "valid keys" lists follow the models without further changes.
 """
@@ -48,16 +56,24 @@ from dialed.config._file import (
     load_study_file,
     parse_duration,
 )
-from dialed.config._objective import STUDY_FILE_ATTR, import_objective, recorded_objective
+from dialed.config._objective import (
+    BIND_ATTR,
+    STUDY_FILE_ATTR,
+    bind_to_study,
+    import_objective,
+    recorded_objective,
+)
 from dialed.config._run import run_study_file
 
 __all__ = [
+    "BIND_ATTR",
     "STUDY_FILE_ATTR",
     "Budget",
     "Confirm",
     "Stage",
     "Strategy",
     "StudyFile",
+    "bind_to_study",
     "import_objective",
     "load_study_file",
     "parse_duration",

@@ -23,6 +23,7 @@ from dialed.pruners import Pruner, Resource, make_pruner
 from dialed.samplers import Sampler, make_sampler
 from dialed.space import Space
 from dialed.storage import DEFAULT_URL
+from dialed.study import check_scale
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)")
 _UNITS = {
@@ -152,6 +153,7 @@ class StudyFile(_Model):
     budget: Budget
     strategy: Strategy = Field(default_factory=Strategy)
     resource: dict[str, Any] | None = None
+    scale: dict[str, float] | None = None
     seed: StrictInt | None = Field(default=None, ge=0)
     n_jobs: StrictInt = Field(default=1, ge=1)
     catch: StrictBool = True
@@ -164,8 +166,18 @@ class StudyFile(_Model):
     test: str | None = None
     data: str | None = None
     tradeoff: dict[str, Any] | str | None = None
+    llm: dict[str, Any] | None = None
 
     _source: Path | None = pydantic.PrivateAttr(default=None)
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _llm_functions(cls, data: Any) -> Any:
+        """With ``llm:``, the objective and the locked test default to dialed.llm's, which
+        evaluate the section's suite on its endpoint (checked by dialed.llm when run)."""
+        if isinstance(data, dict) and isinstance(data.get("llm"), dict):
+            data = {"objective": "dialed.llm:objective", "test": "dialed.llm:test", **data}
+        return data
 
     @pydantic.field_validator("study")
     @classmethod
@@ -200,6 +212,16 @@ class StudyFile(_Model):
     def _resource_spec(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
             Resource.from_spec(value)
+        return value
+
+    @pydantic.field_validator("scale", mode="before")
+    @classmethod
+    def _scale_spec(cls, value: Any) -> Any:
+        if value is not None:
+            try:
+                check_scale(value, "")
+            except ConfigError as exc:
+                raise ValueError(str(exc).split(": ", 1)[1]) from None
         return value
 
     @pydantic.field_validator("strategy", mode="before")

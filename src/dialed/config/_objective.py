@@ -90,6 +90,18 @@ class SpaceFirst:
         return self.objective(trial)
 
 
+#: An imported function with this attribute is bound to its study before it runs:
+#: ``function.dialed_bind_study(study)`` returns what to call. ``dialed.llm``'s ``objective``
+#: and ``test`` use it to read the study file's ``llm:`` section recorded in the study.
+BIND_ATTR = "dialed_bind_study"
+
+
+def bind_to_study(function: Callable[..., Any], study: Study) -> Callable[..., Any]:
+    """``function``, or what its :data:`BIND_ATTR` makes of it for ``study``."""
+    bind = getattr(function, BIND_ATTR, None)
+    return typing.cast(Callable[..., Any], bind(study)) if callable(bind) else function
+
+
 #: The study attribute in which :func:`run_study_file` records what a worker on any machine
 #: needs to run the study's trials: the objective, the study file's directory, the space.
 STUDY_FILE_ATTR = "study_file"
@@ -110,6 +122,7 @@ def recorded_objective(study: Study, objective: str | None = None) -> Callable[[
             f"study {study.name!r} has no recorded objective (it was not started from a study "
             "file): give one with --objective module:function"
         )
-    function = import_objective(str(spec), Path(str(recorded.get("base_dir") or Path.cwd())))
+    function = bind_to_study(
+        import_objective(str(spec), Path(str(recorded.get("base_dir") or Path.cwd()))), study)
     space = recorded.get("space")
     return SpaceFirst(Space.from_dict(space), function) if space else function

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 
 from dialed.analysis.tradeoff import recommend, record_rule
 from dialed.config._file import StudyFile
-from dialed.config._objective import STUDY_FILE_ATTR, SpaceFirst, import_objective
+from dialed.config._objective import (
+    STUDY_FILE_ATTR,
+    SpaceFirst,
+    bind_to_study,
+    import_objective,
+)
 from dialed.errors import ConfigError, DialedError, NoTrialsError
 from dialed.study import Study, create_study
 
@@ -60,6 +65,7 @@ def run_study_file(
             seed=cfg.seed,
             space=declared,
             resource=cfg.resource,
+            scale=cfg.scale,
             load_if_exists=True,
             max_retries=cfg.max_retries,
         )
@@ -73,13 +79,16 @@ def run_study_file(
             stored = study.space
             for name, dist in declared.items():
                 stored.add(name, dist)  # a changed range of a stored parameter fails here
-            objective = SpaceFirst(declared, objective)
         study.storage.set_study_attr(study.study_id, STUDY_FILE_ATTR, {
             "objective": cfg.objective,
             "base_dir": str(cfg.base_dir.resolve()),
             "space": None if declared is None else declared.to_dict(),
             "catch": cfg.catch,
+            **({} if cfg.llm is None else {"llm": cfg.llm}),
         })
+        objective = bind_to_study(objective, study)  # dialed.llm:objective reads llm: here
+        if declared is not None:
+            objective = SpaceFirst(declared, objective)
         if cfg.tradeoff is not None:
             record_rule(study, cfg.tradeoff)  # `dialed best` uses it, during the run too
     if cfg.uses_workflow:  # baseline, stages, confirm: dialed.workflow runs them

@@ -450,7 +450,24 @@ def trial_detail(t: TrialRecord, metrics: MetricSet, space: Space, now: float) -
         "system_attrs": _flatten(dict(t.system_attrs), ""),
         "error": t.error,
         "pruned": pruned,
+        "artifacts": artifacts(t),
     }
+
+
+def artifacts(t: TrialRecord) -> list[dict[str, Any]]:
+    """The trial's stored files and checkpoint (``trial.save_artifact`` /
+    ``save_checkpoint``), by name, each with its size or step."""
+    files = t.system_attrs.get("artifacts")
+    out: list[dict[str, Any]] = []
+    if isinstance(files, dict):
+        for name, size in sorted(files.items()):
+            out.append({"name": str(name), "text": f"{size} bytes" if _is_number(size) else ""})
+    ck = t.system_attrs.get("checkpoint")
+    if isinstance(ck, dict) and ck.get("trial") == t.number:
+        step = ck.get("step")
+        out.append({"name": "checkpoint",
+                    "text": "saved" if step is None else f"saved at step {step}"})
+    return out
 
 
 def _role(m: Metric) -> str:

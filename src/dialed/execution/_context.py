@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from dialed.metrics import MetricSet
 from dialed.pruners import NopPruner, Pruner, Resource
 from dialed.samplers import Sampler
-from dialed.storage import Storage
+from dialed.storage import ArtifactStore, Storage
 
 __all__ = ["Settings", "StudyContext"]
 
@@ -39,3 +39,5 @@ class StudyContext:
     pruner: Pruner = field(default_factory=NopPruner)
     settings: Settings = field(default_factory=Settings)
     resource: Resource | None = None  # what a trial spends (epochs ...), when declared
+    artifacts: ArtifactStore | None = None  # where checkpoints and files go, when any
+    scale: dict[str, float] | None = None  # the study's size on a ladder (width, rows ...)

@@ -35,9 +35,10 @@ from dialed.execution._heartbeat import FIRST_FLUSH_S, heartbeats
 from dialed.execution._recovery import fail_stale_trials
 from dialed.execution._runner import TrialRunner, enqueue_sampler_queue, start_trial
 from dialed.history import HistoryLog
+from dialed.pruners import PAUSED
 from dialed.trial import Trial, TrialRecord, TrialState
 
-__all__ = ["Budget", "Objective", "describe", "finish", "run_loop", "run_one"]
+__all__ = ["Budget", "Objective", "describe", "finish", "finish_pruned", "run_loop", "run_one"]
 
 Objective = Callable[[Trial], Any]
 Callback = Callable[[TrialRecord], None]
@@ -101,6 +102,22 @@ def finish(
             )
         except TrialStateError:
             return _abandoned(runner)
+
+
+def finish_pruned(runner: TrialRunner, reason: str, *,
+                  costs: dict[str, float] | None = None) -> TrialRecord:
+    """End a trial the pruner (or the objective) stopped: PRUNED, its curve kept; a pause (a
+    rung or a PBT round reached) marked ``paused`` for its continuation, unless the pruner
+    needs checkpoints and the trial saved none (then FAILED, in one line)."""
+    paused = reason.startswith(PAUSED)
+    if paused and runner.trial_attrs.get("checkpoint_required") and not runner.checkpoint_saved:
+        return finish(runner, TrialState.FAILED, costs=costs, error=(
+            f"{runner.ctx.pruner.name} needs checkpoints: the trial ended its round without "
+            "trial.save_checkpoint(...), so no other trial can continue from it"))
+    return finish(runner, TrialState.PRUNED, costs=costs, system_attrs={
+        "pruned_at": max(runner.intermediate) if runner.intermediate else None,
+        "prune_reason": reason, **({"paused": True} if paused else {}),
+    })
 
 
 def _abandoned(runner: TrialRunner) -> TrialRecord:
@@ -188,17 +205,15 @@ def run_one(
     except Pruned as exc:
         reason = describe(exc).partition(": ")[2] or runner.prune_reason \
             or "pruned by the objective"
-        return finish(runner, TrialState.PRUNED, costs=costs, system_attrs={
-            "pruned_at": max(runner.intermediate) if runner.intermediate else None,
-            "prune_reason": reason,
-        })
+        return finish_pruned(runner, reason, costs=costs)
     except KeyboardInterrupt:
         finish(runner, TrialState.FAILED, error="interrupted by the user (KeyboardInterrupt)",
                costs=costs)
         raise
-    except SearchExhausted:
-        finish(runner, TrialState.FAILED, error="the sampler has nothing left to propose",
-               costs=costs)
+    except SearchExhausted as exc:  # a subclass (dialed.llm's spent budget) says why
+        finish(runner, TrialState.FAILED, costs=costs,
+               error=str(exc) if type(exc) is not SearchExhausted and str(exc)
+               else "the sampler has nothing left to propose")
         raise
     except BaseException as exc:  # SystemExit and any other BaseException end it failed too
         record = finish(runner, TrialState.FAILED, error=_error_text(exc), costs=costs)

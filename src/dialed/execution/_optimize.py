@@ -59,6 +59,11 @@ def optimize(
         warnings.warn("optimize() with neither n_trials nor timeout runs until interrupted "
                       "(or until the sampler is exhausted)", stacklevel=3)
 
+    ctx.pruner.check_budget(n_trials)
+    if ctx.pruner.needs_checkpoints and ctx.artifacts is None:
+        raise ConfigError(f"the {ctx.pruner.name} pruner needs checkpoints and study "
+                          f"{ctx.name!r} has no artifact store: create it with "
+                          "artifacts='<folder or fsspec URL>'")
     fail_stale_trials(ctx)
     ctx.sampler.plan(Space(ctx.storage.get_space(ctx.study_id)), ctx.metrics,
                      n_trials=n_trials, n_jobs=n_jobs)

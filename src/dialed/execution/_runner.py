@@ -11,12 +11,18 @@ by hand (``Study.ask``) writes each at once, since any handle may tell it.
 from __future__ import annotations
 
 import math
+import os
+import pickle
+import tempfile
 import threading
+import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from dialed._util import environment, worker_id
 from dialed.errors import (
+    CheckpointError,
     ConfigError,
     SearchExhausted,
     SpaceError,
@@ -27,9 +33,10 @@ from dialed.execution._context import StudyContext
 from dialed.history import History, HistoryLog
 from dialed.pruners import Pruner
 from dialed.space import Distribution, compatible
+from dialed.storage import ArtifactStore, CheckpointInfo, study_folder
 from dialed.trial import Trial, TrialRecord, TrialState
 
-__all__ = ["TrialRunner", "enqueue_sampler_queue", "start_trial"]
+__all__ = ["TrialRunner", "enqueue_promotions", "enqueue_sampler_queue", "start_trial"]
 
 
 class TrialRunner:
@@ -58,6 +65,9 @@ class TrialRunner:
         #: Recovery failed this trial while it ran: nothing more of it is stored.
         self.abandoned = False
         self.warned = False
+        #: Whether the objective saved a checkpoint in this run; the step it resumed from.
+        self.checkpoint_saved = False
+        self.resumed_step: int | None = None
 
     # -- the TrialBackend protocol -----------------------------------------------------------
     def suggest(self, name: str, distribution: Distribution) -> Any:
@@ -155,6 +165,133 @@ class TrialRunner:
         self._write(self.ctx.storage.update_trial, self.record.trial_id,
                     user_attrs={key: value})
 
+    # -- checkpoints and artifacts -------------------------------------------------------------
+    def _store(self) -> ArtifactStore:
+        store = self.ctx.artifacts
+        if store is None:
+            raise ConfigError(
+                f"study {self.ctx.name!r} has no artifact store for checkpoints and files: "
+                "create it with artifacts='<folder or fsspec URL such as s3://bucket/path>'"
+            )
+        return store
+
+    @property
+    def folder(self) -> str:
+        return study_folder(self.ctx.study_id, self.ctx.name)
+
+    def save_checkpoint(self, obj: Any, step: int | None) -> None:
+        if self.abandoned:
+            raise self._abandon_error()
+        number = self.record.number
+        if isinstance(obj, os.PathLike):
+            path = Path(obj)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise CheckpointError(f"save_checkpoint: cannot read the file {str(path)!r}: "
+                                      f"{_one_line(exc)}") from None
+            kind, filename = "file", path.name
+        else:
+            try:
+                data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:
+                raise CheckpointError(f"save_checkpoint: the checkpoint cannot be pickled: "
+                                      f"{_one_line(exc)}") from None
+            kind, filename = "object", None
+        if step is None:
+            step = max(self.intermediate) if self.intermediate else self.resumed_step
+        elif isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"save_checkpoint: step must be an int >= 0, got {step!r}")
+        self._store().save_checkpoint(self.folder, number, data,
+                                      CheckpointInfo(number, step, kind, filename))
+        self.checkpoint_saved = True
+        with self._lock:
+            self._pending_attrs["checkpoint"] = {"trial": number, "step": step}
+        self.flush(strict=True)
+
+    def load_checkpoint(self) -> tuple[Any, int | None] | None:
+        store = self._store()
+        found = self._resume_source(store)
+        if found is None:
+            return None
+        source, info = found
+        number = self.record.number
+        whose = "its own" if source == number else f"that of trial {source}, which it continues"
+        data = store.load_checkpoint(self.folder, source)
+        if data is None:
+            raise CheckpointError(
+                f"trial {number}: its checkpoint ({whose}, step {info.step}) is missing from "
+                f"the artifact store {store.url!r}"
+            )
+        value: Any
+        if info.kind == "file":
+            local = Path(tempfile.mkdtemp(prefix=f"dialed-checkpoint-{number}-"))
+            value = local / (info.filename or "checkpoint")
+            value.write_bytes(data)
+        else:
+            try:
+                value = pickle.loads(data)
+            except Exception as exc:
+                raise CheckpointError(
+                    f"trial {number}: its checkpoint ({whose}, step {info.step}) does not "
+                    f"unpickle: {_one_line(exc)}"
+                ) from None
+        if source != number:
+            self._inherit(source, info.step)
+        return value, info.step
+
+    def _resume_source(self, store: ArtifactStore) -> tuple[int, CheckpointInfo] | None:
+        """The nearest trial with a checkpoint: this one, else (breadth first) the attempt it
+        retries, then the trial it continues (a promotion, a PBT exploit), and so on."""
+        own = self.record.number
+        queue, seen = [own], set()
+        while queue:
+            number = queue.pop(0)
+            if number in seen:
+                continue
+            seen.add(number)
+            attrs = (self.trial_attrs if number == own else
+                     self.ctx.storage.get_trial_by_number(self.ctx.study_id, number).system_attrs)
+            info = store.checkpoint_info(self.folder, number)
+            saved = attrs.get("checkpoint")
+            if info is None and isinstance(saved, Mapping) and saved.get("trial") == number:
+                raise CheckpointError(
+                    f"trial {own}: the checkpoint trial {number} saved at step "
+                    f"{saved.get('step')} is missing from the artifact store {store.url!r}"
+                )
+            if info is not None:
+                return number, info
+            for key in ("retry_of", "resume_from"):
+                nxt = attrs.get(key)
+                if isinstance(nxt, int) and not isinstance(nxt, bool):
+                    queue.append(nxt)
+        return None
+
+    def _inherit(self, source: int, step: int | None) -> None:
+        """The continued trial's reports up to ``step`` become this trial's (its curve whole,
+        each step trained once); recorded as ``resumed_from``."""
+        record = self.ctx.storage.get_trial_by_number(self.ctx.study_id, source)
+        for s, v in sorted(record.intermediate.items()):
+            if (step is None or s <= step) and s not in self.intermediate:
+                self._write(self.ctx.storage.report, self.record.trial_id, s, v)
+                self.intermediate[s] = v
+        self.resumed_step = step
+        with self._lock:
+            self.trial_attrs["resumed_from"] = {"trial": source, "step": step}
+            self._pending_attrs["resumed_from"] = {"trial": source, "step": step}
+        self.flush(strict=True)
+
+    def save_artifact(self, data: bytes, name: str) -> None:
+        if self.abandoned:
+            raise self._abandon_error()
+        self._store().save_file(self.folder, self.record.number, name, data)
+        with self._lock:
+            files = dict(self.trial_attrs.get("artifacts") or {})
+            files[name] = len(data)
+            self.trial_attrs["artifacts"] = files
+            self._pending_attrs["artifacts"] = files
+        self.flush(strict=True)
+
     def _write(self, write: Any, *args: Any, **kwargs: Any) -> None:
         """A write of this running trial; once recovery has failed the trial (a worker presumed
         dead that woke up), :class:`TrialAbandoned` stops the objective instead."""
@@ -187,11 +324,22 @@ class TrialRunner:
         return self._sampler_history
 
     def begin(self) -> None:
-        """Let the pruner tag the new trial (its Hyperband bracket, say); written buffered."""
+        """Let the pruner tag the new trial (its Hyperband bracket, say); written buffered.
+
+        A retry's copy of its failed attempt's own records (its checkpoint, files, resume
+        point) is cleared: they stay the attempt's, and the retry resumes from them."""
+        stale = {k: None for k in ("checkpoint", "artifacts", "resumed_from")
+                 if self.trial_attrs.get(k) is not None}
+        if stale and "retry_of" in self.trial_attrs:
+            with self._lock:
+                self.trial_attrs.update(stale)
+                self._pending_attrs.update(stale)
         pruner = self.ctx.pruner
         if type(pruner).on_trial_start is Pruner.on_trial_start:
             return  # the no-op default: no history to read
         attrs = pruner.on_trial_start(self.record.number, self.history())
+        # a promoted / continued / retried trial keeps the tags it was enqueued with
+        attrs = {k: v for k, v in attrs.items() if k not in self.record.system_attrs}
         if attrs:
             with self._lock:
                 self.trial_attrs.update(attrs)
@@ -270,6 +418,7 @@ class TrialRunner:
             trial_id=self.record.trial_id,
             resource=self.resource,
             resource_name=None if self.ctx.resource is None else self.ctx.resource.name,
+            scale=self.ctx.scale,
         )
 
 
@@ -290,6 +439,7 @@ def start_trial(
     attrs = {"heartbeat": True} if heartbeat else None
     record = None
     if fixed is None:
+        enqueue_promotions(ctx, cache)
         record = ctx.storage.claim_trial(ctx.study_id, worker=worker, environment=env,
                                          system_attrs=attrs)
     if record is None and fixed is None and ctx.sampler.finite:
@@ -309,6 +459,11 @@ def start_trial(
     return runner
 
 
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 def _native(dist: Distribution, value: Any) -> Any:
     kind = dist.kind
     if kind == "int":
@@ -316,6 +471,31 @@ def _native(dist: Distribution, value: Any) -> Any:
     if kind == "float":
         return float(value)
     return value
+
+
+def enqueue_promotions(ctx: StudyContext, cache: HistoryLog) -> int:
+    """Enqueue the continuations of paused trials the pruner promotes (each once, across all
+    workers: the storage sets each promotion's key once); returns how many this call queued."""
+    pruner = ctx.pruner
+    if type(pruner).promotions is Pruner.promotions:
+        return 0
+    history = cache.refresh()
+    found = pruner.promotions(history)
+    # PBT's synchronous rounds: wait (a grace period at most) for the members still training
+    give_up = time.monotonic() + ctx.settings.grace_period
+    while not found and pruner.must_wait(history) and time.monotonic() < give_up:
+        time.sleep(_WAIT_S)
+        history = cache.refresh()
+        found = pruner.promotions(history)
+    queued = 0
+    for p in found:
+        queued += ctx.storage.enqueue_trials(ctx.study_id, [dict(p.params)], once_key=p.key,
+                                             system_attrs=dict(p.attrs))
+    return queued
+
+
+#: How often a worker waiting for running trials (PBT's rounds) looks again, in seconds.
+_WAIT_S = 0.1
 
 
 def enqueue_sampler_queue(ctx: StudyContext, cache: HistoryLog) -> int:

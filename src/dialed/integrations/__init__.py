@@ -10,6 +10,7 @@ only when that module is::
     transformers  hyperparameter_search and a TrainerCallback (PEFT LoRA)  extra: transformers
     mlflow        MLflowCallback: a run per trial                          extra: mlflow
     tensorboard   TensorBoardCallback: event files with hparams            extra: tensorboard
+    optuna        DialedSampler, DialedStorage: dialed inside Optuna       extra: optuna
 
 They share one small protocol (:mod:`dialed.integrations._protocol`): a trial reports a value
 at a step, asks whether to stop, and records attributes; a callback is handed its trial and

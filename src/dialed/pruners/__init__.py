@@ -8,22 +8,26 @@ from typing import Any
 from dialed.errors import ConfigError
 from dialed.pruners._asha import ASHAPruner
 from dialed.pruners._auto import AutoPruner
-from dialed.pruners._base import NopPruner, Pruner
+from dialed.pruners._base import PAUSED, NopPruner, Promotion, Pruner
 from dialed.pruners._fidelity import fidelity_history
 from dialed.pruners._hyperband import HyperbandPruner
 from dialed.pruners._median import MedianPruner, PercentilePruner
 from dialed.pruners._patience import PatiencePruner
+from dialed.pruners._pbt import PBTPruner
 from dialed.pruners._resource import Resource
 
 __all__ = [
+    "PAUSED",
     "PRUNERS",
     "ASHAPruner",
     "AutoPruner",
     "HyperbandPruner",
     "MedianPruner",
     "NopPruner",
+    "PBTPruner",
     "PatiencePruner",
     "PercentilePruner",
+    "Promotion",
     "Pruner",
     "Resource",
     "fidelity_history",
@@ -39,6 +43,7 @@ PRUNERS: dict[str, Callable[..., Pruner]] = {
     "asha": ASHAPruner,
     "hyperband": HyperbandPruner,
     "patience": PatiencePruner,
+    "pbt": PBTPruner,
 }
 
 

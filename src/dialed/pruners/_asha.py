@@ -7,10 +7,12 @@ Rungs sit at resources ``r * eta**(s + k)`` for ``k = 0, 1, ...`` below the maxi
 ``R`` (``r`` the minimum resource, ``eta`` the reduction factor, ``s`` the minimum early-stopping
 rate). ASHA promotes a configuration out of rung ``k`` when it is in the top ``1/eta`` of the
 configurations that reached rung ``k``; promotion never waits for a rung to fill, which is what
-makes it asynchronous. Trials here are not paused and resumed, so promotion takes the
-*stopping* form: when a trial crosses a rung it is compared with every trial (of any worker,
-read from the storage) that crossed the same rung so far, and continues only if it ranks in
-the top ``floor(n / eta)`` of those ``n`` values, itself included. While ``n < eta`` nobody is
+makes it asynchronous. By default trials are not paused and resumed, so promotion takes the
+*stopping* form (with ``pause=True``, the promotion form of :mod:`dialed.pruners._pause`,
+where promoted trials resume from checkpoints): when a trial crosses a rung it is compared
+with every trial (of any worker, read from the storage) that crossed the same rung so far,
+and continues only if it ranks in the top ``floor(n / eta)`` of those ``n`` values, itself
+included. While ``n < eta`` nobody is
 in the top ``1/eta``; the trial then continues only if it is the best at the rung so far.
 
 Each trial is judged once per rung, at the first ``should_prune`` call after it crossed the
@@ -24,8 +26,10 @@ from typing import Any
 
 from dialed.history import History
 from dialed.metrics import MetricSet
+from dialed.pruners._base import Promotion
 from dialed.pruners._curve import check_int
 from dialed.pruners._halving import HalvingPruner, halving_verdict
+from dialed.pruners._pause import pause_verdict, promotions
 from dialed.pruners._resource import Resource
 from dialed.trial import TrialRecord
 
@@ -41,7 +45,9 @@ class ASHAPruner(HalvingPruner):
     model-based sampler) or ``"all"`` (the plain history). With ``evidence`` a rung stops
     trials only once it has shown that it predicts the full budget, and the sampler's view
     holds only such rungs (:mod:`dialed.pruners._evidence`): the first trials run to the full
-    budget, and a cheap budget that misleads never decides.
+    budget, and a cheap budget that misleads never decides. With ``pause`` a trial stops at
+    its rung and the best are continued by new trials, from their checkpoints where the
+    objective saves them (:mod:`dialed.pruners._pause`).
     """
 
     name = "asha"
@@ -55,9 +61,10 @@ class ASHAPruner(HalvingPruner):
         sampler_view: str = "budget",
         min_observations: int | None = None,
         evidence: bool = False,
+        pause: bool = False,
     ) -> None:
         super().__init__(min_resource, max_resource, reduction_factor, sampler_view,
-                         min_observations, evidence,
+                         min_observations, evidence, pause,
                          min_early_stopping_rate=min_early_stopping_rate)
         check_int(self.name, "min_early_stopping_rate", min_early_stopping_rate, 0)
 
@@ -74,11 +81,24 @@ class ASHAPruner(HalvingPruner):
     def should_prune(self, history: History, trial: TrialRecord) -> str | None:
         low, high, eta = self.budgets()
         first = low * eta ** self._options["min_early_stopping_rate"]
+        if self.pausing and high is not None:
+            return pause_verdict(trial, first=first, high=high, eta=eta, label="ASHA",
+                                 unit=self.unit)
         refusal = self._verdict_rungs(history)
         return halving_verdict(history, trial, first=first, high=high, eta=eta,
                                verdicts=self._verdicts, label="ASHA", unit=self.unit,
                                refusal=refusal,
                                evidence=self.evidence(history) if refusal else None)
+
+    def promotions(self, history: History) -> list[Promotion]:
+        low, high, eta = self.budgets()
+        if not self.pausing or high is None:
+            return []
+        first = low * eta ** self._options["min_early_stopping_rate"]
+        found = promotions(history, first_of=lambda t: first, group_of=lambda t: None,
+                           high=high, eta=eta, done=self._promoted)
+        self._promoted.update(int(p.attrs["resume_from"]) for p in found)
+        return found
 
     def sampler_history(self, history: History, trial_attrs: Mapping[str, Any]) -> History:
         if self._options["sampler_view"] == "all":

@@ -16,6 +16,9 @@ The engine calls, besides :meth:`Pruner.should_prune`:
 * :meth:`Pruner.sampler_history` before the sampler proposes the trial's parameters: the
   history the sampler should see (Hyperband's bracket, or the BOHB-style view of
   :func:`~dialed.pruners.fidelity_history`);
+* :meth:`Pruner.promotions` before a worker takes its next trial: the paused trials to
+  continue (ASHA's and Hyperband's promotions with ``pause``, PBT's next rounds), enqueued
+  once each;
 * :meth:`Pruner.decision` after each trial: what an adaptive pruner chose and why, recorded
   in the study as ``pruner_decision``.
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dialed.errors import ConfigError
@@ -36,7 +40,22 @@ from dialed.trial import TrialRecord
 if TYPE_CHECKING:
     from dialed.pruners._resource import Resource
 
-__all__ = ["NopPruner", "Pruner"]
+__all__ = ["PAUSED", "NopPruner", "Promotion", "Pruner"]
+
+#: How a pause verdict begins: the trial stops at its rung (PRUNED, marked ``paused``) and may
+#: be continued later by a new trial that resumes from its checkpoint.
+PAUSED = "paused at "
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A paused trial's continuation for the engine to enqueue: the parameters, the system
+    attributes the new trial starts with (``resume_from``: the trial whose checkpoint it
+    resumes from), and a key that makes it happen once across all workers."""
+
+    params: Mapping[str, Any]
+    attrs: Mapping[str, Any]
+    key: str
 
 
 class Pruner(abc.ABC):
@@ -44,6 +63,8 @@ class Pruner(abc.ABC):
     name: str = "pruner"
     #: Whether the pruner works in a study with several objectives.
     multi_objective: bool = False
+    #: Whether trials must save checkpoints (PBT: a member continues from another's).
+    needs_checkpoints: bool = False
 
     @abc.abstractmethod
     def should_prune(self, history: History, trial: TrialRecord) -> str | None:
@@ -73,6 +94,19 @@ class Pruner(abc.ABC):
     def sampler_history(self, history: History, trial_attrs: Mapping[str, Any]) -> History:
         """The history the sampler sees for the trial with ``trial_attrs`` (all by default)."""
         return history
+
+    def promotions(self, history: History) -> list[Promotion]:
+        """Continuations of paused trials to enqueue before the next trial starts (none by
+        default: only a pruner that pauses trials promotes them)."""
+        return []
+
+    def must_wait(self, history: History) -> bool:
+        """Whether a worker with nothing queued should wait for running trials rather than
+        start a new one (PBT's synchronous rounds); False by default."""
+        return False
+
+    def check_budget(self, n_trials: int | None) -> None:  # noqa: B027 - optional hook
+        """Raise ConfigError, before anything runs, when ``n_trials`` cannot work."""
 
     def decision(self) -> dict[str, Any] | None:
         """What an adaptive pruner chose and why (``{"pruner": ..., "reason": ...}``)."""

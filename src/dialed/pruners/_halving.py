@@ -45,6 +45,7 @@ class HalvingPruner(Pruner):
         sampler_view: str,
         min_observations: int | None,
         evidence: bool = False,
+        pause: bool = False,
         **extra: Any,
     ) -> None:
         self._options: dict[str, Any] = {
@@ -52,9 +53,14 @@ class HalvingPruner(Pruner):
             "reduction_factor": reduction_factor, **extra, "sampler_view": sampler_view,
             "min_observations": min_observations, "evidence": evidence,
         }
-        if not isinstance(evidence, bool):
-            raise ConfigError(f"{self.name} pruner: evidence must be true or false, got "
-                              f"{evidence!r}")
+        if pause:
+            self._options["pause"] = True
+        for key, flag in (("evidence", evidence), ("pause", pause)):
+            if not isinstance(flag, bool):
+                raise ConfigError(f"{self.name} pruner: {key} must be true or false, got "
+                                  f"{flag!r}")
+        #: Paused trials this process promoted (the storage's once-keys guard all processes).
+        self._promoted: set[int] = set()
         if min_resource is not None:
             check_number(self.name, "min_resource", min_resource, above=0)
         if max_resource is not None:
@@ -74,6 +80,14 @@ class HalvingPruner(Pruner):
     def bind(self, resource: Resource | None, metrics: MetricSet) -> None:
         super().bind(resource, metrics)
         self._resource = resource
+        if self._options.get("pause") and self._resolved()[1] is None:
+            raise ConfigError(f"{self.name} pruner: pause needs the maximum resource: declare "
+                              "the study's resource or give max_resource=")
+
+    @property
+    def pausing(self) -> bool:
+        """Whether trials stop at their rung and the best are continued by new trials."""
+        return bool(self._options.get("pause"))
 
     def _resolved(self) -> tuple[float, float | None, float]:
         """``(r, R, eta)``: the options, else the study's resource, else ``(1, None, 3)``."""

@@ -33,7 +33,9 @@ from typing import Any, ClassVar
 from dialed.errors import ConfigError
 from dialed.history import History
 from dialed.metrics import MetricSet
+from dialed.pruners._base import Promotion
 from dialed.pruners._halving import HalvingPruner, halving_verdict
+from dialed.pruners._pause import pause_verdict, promotions
 from dialed.pruners._resource import Resource, n_levels
 from dialed.trial import TrialRecord
 
@@ -46,6 +48,9 @@ class HyperbandPruner(HalvingPruner):
     ``min_resource``, ``max_resource`` and ``reduction_factor`` default to the study's declared
     resource; Hyperband needs a maximum, from one or the other. ``evidence``: as
     :class:`~dialed.pruners.ASHAPruner`'s, a rung stops trials once it has shown it predicts.
+    ``pause``: each bracket's successive halving in its promotion form
+    (:mod:`dialed.pruners._pause`): a trial stops at its rung, the top ``1/eta`` of a rung are
+    continued by new trials, from their checkpoints where the objective saves them.
     """
 
     name = "hyperband"
@@ -59,9 +64,10 @@ class HyperbandPruner(HalvingPruner):
         sampler_view: str = "budget",
         min_observations: int | None = None,
         evidence: bool = False,
+        pause: bool = False,
     ) -> None:
         super().__init__(min_resource, max_resource, reduction_factor, sampler_view,
-                         min_observations, evidence)
+                         min_observations, evidence, pause)
         self._cycle: list[int] | None = None
 
     # -- settings ------------------------------------------------------------------------------
@@ -104,8 +110,26 @@ class HyperbandPruner(HalvingPruner):
         b = self.bracket(number)
         return {"bracket": b, "bracket_min_resource": low * eta**b}
 
+    def bracket_of(self, trial: TrialRecord) -> int:
+        """A trial's bracket: the one it was started in (a promoted trial keeps its own)."""
+        b = trial.system_attrs.get("bracket")
+        return b if isinstance(b, int) and not isinstance(b, bool) else self.bracket(trial.number)
+
+    def promotions(self, history: History) -> list[Promotion]:
+        if not self.pausing:
+            return []
+        low, high, eta = self.budgets()
+        found = promotions(history, first_of=lambda t: low * eta ** self.bracket_of(t),
+                           group_of=self.bracket_of, high=high, eta=eta, done=self._promoted)
+        self._promoted.update(int(p.attrs["resume_from"]) for p in found)
+        return found
+
     def should_prune(self, history: History, trial: TrialRecord) -> str | None:
         low, high, eta = self.budgets()
+        if self.pausing:
+            b = self.bracket_of(trial)
+            return pause_verdict(trial, first=low * eta**b, high=high, eta=eta,
+                                 label=f"Hyperband bracket {b}", unit=self.unit)
         b = self.bracket(trial.number)
         refusal = self._verdict_rungs(history)
         return halving_verdict(

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from dialed.errors import StorageError
+from dialed.storage._artifacts import (
+    ArtifactStore,
+    CheckpointInfo,
+    default_artifact_url,
+    open_artifacts,
+    study_folder,
+)
 from dialed.storage._base import SCHEMA_VERSION, Storage, StudyRecord, StudySummary, TrialsSince
 from dialed.storage._memory import MemoryStorage
 
 __all__ = [
     "DEFAULT_URL",
     "SCHEMA_VERSION",
+    "ArtifactStore",
+    "CheckpointInfo",
     "MemoryStorage",
     "Storage",
     "StudyRecord",
     "StudySummary",
     "TrialsSince",
+    "default_artifact_url",
+    "open_artifacts",
     "open_storage",
     "redact_url",
+    "study_folder",
 ]
 
 #: The storage the command line uses when given none: an SQLite file in the working directory.

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialed.errors import StorageError
 from dialed.trial import TrialRecord, TrialState
 
 __all__ = ["SCHEMA_VERSION", "Storage", "StudyRecord", "StudySummary", "TrialsSince"]
@@ -252,6 +253,14 @@ class Storage(abc.ABC):
     ) -> list[TrialRecord]:
         """Trials of the study ordered by number, optionally only some states / ids >= a bound."""
 
+    def last_trials(
+        self, study_id: int, n: int, *, states: Iterable[TrialState] | None = None
+    ) -> list[TrialRecord]:
+        """The last ``n`` trials (of those states) by number; the SQL storages read only those
+        rows through an index, so listing the latest trials costs the same in any study."""
+        check_last(n)
+        return self.get_trials(study_id, states=states)[-n:]
+
     @abc.abstractmethod
     def trials_since(self, study_id: int, trial_id: int | None) -> TrialsSince:
         """The study's trials with id >= ``trial_id`` (all when None) that are not waiting, and
@@ -268,5 +277,32 @@ class Storage(abc.ABC):
         Ties go to the lower number. None when no complete trial has that metric.
         """
 
+    def import_trials(
+        self,
+        name: str,
+        trials: Sequence[TrialRecord],
+        *,
+        space: Mapping[str, Mapping[str, Any]],
+        attrs: Mapping[str, Any] | None = None,
+        create: Mapping[str, Any] | None = None,
+    ) -> StudyRecord:
+        """Write trials recorded elsewhere into study ``name`` as they are, in one transaction.
+
+        Each record keeps its state (complete, pruned, failed or waiting), parameters,
+        metrics, intermediate values, times, attributes and error; its id, study, number
+        and seed are assigned here (numbered after the study's last trial, in the given
+        order; seeds as :meth:`create_trial` derives them). ``space`` is merged into the
+        study's (SpaceError on a conflict) and ``attrs`` set on it. With ``create``
+        (``{"metrics": ..., "seed": ...}``) the study is created in the same transaction
+        (DuplicateStudyError if the name is taken). Nothing is written when anything fails.
+        """
+        raise StorageError(f"{type(self).__name__} cannot import trials")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the storage is not used afterwards."""
+
+
+def check_last(n: object) -> None:
+    """``n`` of :meth:`Storage.last_trials`: a positive int."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"last_trials: n must be an int >= 1, got {n!r}")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dialed._util import check_name, clean_text
 from dialed.errors import SpaceError, StorageError
 from dialed.space import compatible, distribution_from_dict
+from dialed.trial import TrialRecord, TrialState
 
-__all__ = ["check_direction", "check_metrics", "check_name", "clean_text", "json_copy",
-           "merge_space"]
+__all__ = ["IMPORTABLE", "check_direction", "check_imported", "check_metrics", "check_name",
+           "clean_text", "json_copy", "merge_space"]
 
 
 def check_direction(direction: str) -> None:
@@ -59,3 +60,21 @@ def merge_space(
         if old.family is None and new.family is not None:
             updates[name] = new.to_dict()
     return updates
+
+
+#: The states a trial recorded elsewhere may be imported in (a running one has no worker here).
+IMPORTABLE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED, TrialState.WAITING)
+
+
+def check_imported(trials: Sequence[TrialRecord]) -> None:
+    """StorageError naming the first trial that :meth:`Storage.import_trials` cannot hold."""
+    for i, t in enumerate(trials):
+        if t.state not in IMPORTABLE:
+            raise StorageError(
+                f"imported trial {i} is {t.state.value}: only complete, pruned, failed or "
+                "waiting trials can be imported"
+            )
+        check_metrics(t.metrics)
+        for step in t.intermediate:
+            if isinstance(step, bool) or not isinstance(step, int):
+                raise StorageError(f"imported trial {i}: step {step!r} is not an integer")

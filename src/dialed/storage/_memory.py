@@ -18,7 +18,7 @@ from dialed.errors import (
     TrialStateError,
 )
 from dialed.storage._base import Storage, StudyRecord, StudySummary, TrialsSince
-from dialed.storage._common import check_direction, check_name, clean_text
+from dialed.storage._common import check_direction, check_imported, check_name, clean_text
 from dialed.storage._common import check_metrics as _check_metrics
 from dialed.storage._common import json_copy as _json_copy
 from dialed.storage._common import merge_space as _merge_space
@@ -188,6 +188,54 @@ class MemoryStorage(Storage):
         if state == TrialState.WAITING:
             self._waiting[study_id].append(rec.trial_id)
         return rec
+
+    def import_trials(
+        self,
+        name: str,
+        trials: Sequence[TrialRecord],
+        *,
+        space: Mapping[str, Mapping[str, Any]],
+        attrs: Mapping[str, Any] | None = None,
+        create: Mapping[str, Any] | None = None,
+    ) -> StudyRecord:
+        check_imported(trials)
+        copies = [
+            (_json_copy(dict(t.params)), _json_copy(dict(t.environment)),
+             _json_copy(dict(t.user_attrs)), _json_copy(dict(t.system_attrs)))
+            for t in trials
+        ]
+        attrs_copy = _json_copy(dict(attrs or {}))
+        with self._lock:
+            if create is None:
+                study = self.get_study(name)
+                updates = _merge_space(self._spaces[study.study_id], space)
+            else:
+                updates = _merge_space({}, space)  # checked before the study exists
+                study = self.create_study(name, metrics=create["metrics"],
+                                          seed=int(create["seed"]))
+            sid = study.study_id
+            self._spaces[sid].update(updates)
+            self._attrs[sid].update(attrs_copy)
+            first = len(self._by_study[sid])
+            for i, (t, (params, env, user, system)) in enumerate(zip(trials, copies,
+                                                                    strict=True)):
+                number = first + i
+                rec = replace(
+                    t, trial_id=self._next_trial, study_id=sid, number=number,
+                    seed=derive_seed(study.seed, number), params=params,
+                    metrics={k: float(v) for k, v in t.metrics.items()},
+                    intermediate={int(k): float(v) for k, v in sorted(t.intermediate.items())},
+                    error=None if t.error is None else clean_text(str(t.error)),
+                    environment=env, user_attrs=user, system_attrs=system,
+                    created_at=t.created_at if t.created_at is not None else now(),
+                    heartbeat_at=None, worker=t.worker,
+                )
+                self._next_trial += 1
+                self._trials[rec.trial_id] = rec
+                self._by_study[sid].append(rec.trial_id)
+                if rec.state == TrialState.WAITING:
+                    self._waiting[sid].append(rec.trial_id)
+            return self._with_attrs(self._studies[sid])
 
     def create_trial(
         self,

@@ -37,8 +37,8 @@ import sqlalchemy as sa
 
 from dialed._util import derive_seed, now
 from dialed.errors import StorageError, TrialStateError
-from dialed.storage._base import Storage, StudyRecord, StudySummary, TrialsSince
-from dialed.storage._common import check_direction, check_name, clean_text
+from dialed.storage._base import Storage, StudyRecord, StudySummary, TrialsSince, check_last
+from dialed.storage._common import check_direction, check_imported, check_name, clean_text
 from dialed.storage._common import check_metrics as _check_metrics
 from dialed.storage._common import json_copy as _json_copy
 from dialed.storage._common import merge_space as _merge_space
@@ -51,6 +51,13 @@ from dialed.storage._schema import (
     trials,
 )
 from dialed.storage._sql_engine import Database
+from dialed.storage._sql_import import (
+    insert_study,
+    insert_trials,
+    trial_texts,
+    write_attrs,
+    write_space,
+)
 from dialed.storage._sql_rows import (
     COMPLETE,
     FIRST_WAITING,
@@ -73,6 +80,7 @@ from dialed.storage._sql_rows import (
     new_id,
     next_number,
     no_study_named,
+    nth_last_number,
     record,
     require_study,
     running_row,
@@ -310,6 +318,47 @@ class SQLStorage(Storage):
 
         return self._db.run(txn, durable=not running)
 
+    def import_trials(
+        self,
+        name: str,
+        trials: Sequence[TrialRecord],
+        *,
+        space: Mapping[str, Mapping[str, Any]],
+        attrs: Mapping[str, Any] | None = None,
+        create: Mapping[str, Any] | None = None,
+    ) -> StudyRecord:
+        check_imported(trials)  # every value is checked before the transaction
+        texts = trial_texts(trials)
+        attrs_json = {k: dump_json(v) for k, v in _json_copy(dict(attrs or {})).items()}
+        if create is not None:
+            check_name("study name", name)
+            for metric in create["metrics"]:
+                check_name("metric name", metric)
+            _merge_space({}, space)
+
+        def txn(conn: sa.Connection) -> StudyRecord:
+            if create is None:
+                row = conn.execute(sa.select(studies).where(studies.c.name == name)).first()
+                if row is None:
+                    raise no_study_named(conn, name)
+                sid = int(row.study_id)
+                lock_study(conn, sid)
+            else:
+                sid = insert_study(conn, name, create["metrics"], int(create["seed"]))
+            write_space(conn, sid, _merge_space(space_of(conn, sid), space))
+            write_attrs(conn, sid, attrs_json)
+            insert_trials(conn, sid, trials, texts)
+            got = conn.execute(sa.select(studies).where(studies.c.study_id == sid)).one()
+            return StudyRecord(sid, got.name, json.loads(got.metrics), got.seed, got.created_at,
+                               attrs_of(conn, sid))
+
+        try:
+            return self._db.run(txn)
+        except StorageError as exc:
+            if create is not None and isinstance(exc.__cause__, sa.exc.IntegrityError):
+                raise duplicate_error(name) from None
+            raise
+
     def enqueue_trials(
         self,
         study_id: int,
@@ -511,6 +560,26 @@ class SQLStorage(Storage):
             where["min_trial_id"] = min_trial_id
 
         def txn(conn: sa.Connection) -> list[TrialRecord]:
+            found = load_trials(conn, where)
+            if not found:
+                require_study(conn, study_id)
+            return found
+
+        return self._db.run(txn, write=False)
+
+    def last_trials(
+        self, study_id: int, n: int, *, states: Iterable[TrialState] | None = None
+    ) -> list[TrialRecord]:
+        check_last(n)
+        values = None if states is None else state_values(states)
+
+        def txn(conn: sa.Connection) -> list[TrialRecord]:
+            where: dict[str, Any] = {"study": study_id}
+            if values is not None:
+                where["states"] = values
+            cutoff = nth_last_number(conn, study_id, n, values)
+            if cutoff is not None:
+                where["min_number"] = cutoff
             found = load_trials(conn, where)
             if not found:
                 require_study(conn, study_id)

@@ -188,6 +188,18 @@ def count_rows(conn: sa.Connection, study_id: int, states: list[str] | None) -> 
     return int(conn.execute(query).scalar_one())
 
 
+def nth_last_number(conn: sa.Connection, study_id: int, n: int,
+                    states: list[str] | None) -> int | None:
+    """The number of the ``n``-th last trial (of those states), None when there are fewer: a
+    walk down the (study, state, number) index from its end, whatever the study's size."""
+    query = (sa.select(trials.c.number).where(trials.c.study_id == study_id)
+             .order_by(trials.c.number.desc()).limit(1).offset(n - 1))
+    if states is not None:
+        query = query.where(trials.c.state.in_(states))
+    found = conn.execute(query).scalar()
+    return None if found is None else int(found)
+
+
 def attrs_of(conn: sa.Connection, study_id: int) -> dict[str, Any]:
     rows = conn.execute(
         sa.select(study_attrs.c.key, study_attrs.c.value).where(study_attrs.c.study_id == study_id)
@@ -295,6 +307,7 @@ WHERE: dict[str, Callable[[], Any]] = {
     "study": lambda: trials.c.study_id == sa.bindparam("w_study"),
     "states": lambda: trials.c.state.in_(sa.bindparam("w_states", expanding=True)),
     "min_trial_id": lambda: trials.c.trial_id >= sa.bindparam("w_min_trial_id"),
+    "min_number": lambda: trials.c.number >= sa.bindparam("w_min_number"),
     "trial": lambda: trials.c.trial_id == sa.bindparam("w_trial"),
     "number": lambda: trials.c.number == sa.bindparam("w_number"),
 }

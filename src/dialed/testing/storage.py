@@ -603,6 +603,24 @@ class StorageSuite:
         assert [t.number for t in last.trials] == [2]
         assert last.frontier is not None and last.frontier > b.trial_id  # none unfinished
 
+    def test_last_trials_are_the_tail_by_number(self, storage: Storage) -> None:
+        sid = self.study(storage).study_id
+        other = self.study(storage, "other").study_id  # another study's trials interleave
+        assert storage.last_trials(sid, 3) == []
+        for i in range(7):
+            self.finished(storage, sid, FAILED if i % 3 == 0 else COMPLETE, loss=float(i))
+            self.finished(storage, other, loss=float(i))
+        storage.create_trial(sid, worker="w")
+        every = storage.get_trials(sid)
+        for n in (1, 3, 8, 20):
+            assert storage.last_trials(sid, n) == every[-n:]
+        complete = storage.get_trials(sid, states=[COMPLETE])
+        assert storage.last_trials(sid, 2, states=[COMPLETE]) == complete[-2:]
+        assert [t.number for t in storage.last_trials(sid, 2, states=[FAILED, RUNNING])] == [6, 7]
+        for bad in (0, -1, 2.5, True):
+            with pytest.raises(ValueError, match="n must be an int >= 1"):
+                storage.last_trials(sid, bad)  # type: ignore[arg-type]
+
     def test_count_trials(self, storage: Storage) -> None:
         sid = self.study(storage).study_id
         assert storage.count_trials(sid) == 0

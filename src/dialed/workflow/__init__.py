@@ -27,6 +27,20 @@ from dialed.workflow._data import (
 from dialed.workflow._evaluate import DeclaredFirst, FixedSampler
 from dialed.workflow._file import load_data, record_data, recorded_function
 from dialed.workflow._imports import import_function
+from dialed.workflow._ladder import (
+    LADDER_FIT_KEY,
+    LADDER_KEY,
+    PREDICTION_KEY,
+    enqueue_prediction,
+    ladder_studies,
+    parse_scales,
+    record_prediction,
+    run_file_ladder,
+    run_ladder,
+    rung_name,
+    warm_start,
+)
+from dialed.workflow._ladder_fit import LadderFit, Prediction, Rung, fit_ladder, move_config
 from dialed.workflow._plan import Plan, StagePlan
 from dialed.workflow._records import (
     Candidate,
@@ -43,6 +57,9 @@ from dialed.workflow._summary import Summary, summarize
 from dialed.workflow._workflow import TestFunction, Workflow, verify_rule
 
 __all__ = [
+    "LADDER_FIT_KEY",
+    "LADDER_KEY",
+    "PREDICTION_KEY",
     "REGISTRY_STUDY",
     "Candidate",
     "ConfirmResult",
@@ -52,8 +69,11 @@ __all__ = [
     "FeatureShift",
     "Fingerprint",
     "FixedSampler",
+    "LadderFit",
     "Plan",
+    "Prediction",
     "Registry",
+    "Rung",
     "StagePlan",
     "StageResult",
     "StageSampler",
@@ -63,15 +83,25 @@ __all__ = [
     "Version",
     "Workflow",
     "diff_params",
+    "enqueue_prediction",
     "fingerprint",
     "fingerprint_pair",
+    "fit_ladder",
     "import_function",
+    "ladder_studies",
     "load_data",
+    "move_config",
+    "parse_scales",
     "record_data",
+    "record_prediction",
     "recorded_function",
     "registry",
     "render_configuration",
     "retune",
+    "run_file_ladder",
+    "run_ladder",
+    "rung_name",
     "summarize",
     "verify_rule",
+    "warm_start",
 ]

@@ -93,6 +93,9 @@
     kv(document.querySelector("#detail-env tbody"), d.environment.map((r) => [r.key, r.value]));
     kv(document.querySelector("#detail-attrs tbody"),
       d.user_attrs.concat(d.system_attrs).map((r) => [r.key, r.value]));
+    const files = d.artifacts || [];
+    document.getElementById("detail-artifacts-box").hidden = !files.length;
+    kv(document.querySelector("#detail-artifacts tbody"), files.map((a) => [a.name, a.text]));
     const err = document.getElementById("detail-error");
     err.hidden = !d.error;
     err.textContent = d.error || "";

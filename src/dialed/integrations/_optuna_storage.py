@@ -1,0 +1,606 @@
+"""Optuna studies in dialed's storage engine: :class:`DialedStorage`.
+
+An Optuna study is a dialed study in the same tables (``dialed studies``, ``dialed best`` and
+the dashboard read it), written through dialed's :class:`~dialed.storage._sql_engine.Database`:
+SQLite in WAL mode with ``BEGIN IMMEDIATE`` writes, or PostgreSQL; every call one transaction,
+retried while the database is busy; a finished trial synced to disk when the call returns, a
+running trial's bookkeeping (creation, parameters, reports) committed without waiting for the
+disk, as dialed's own engine does.
+
+How Optuna's data sits in dialed's schema:
+
+- the study's directions are its objective metrics (``value``, or ``value_0``, ``value_1``,
+  ...); its user and system attributes are study attributes named ``optuna.user:<key>`` and
+  ``optuna.system:<key>``;
+- a trial's parameters are stored as their values (not Optuna's internal floats), its values as
+  metrics, its intermediate values as dialed's, its user attributes as dialed's; its Optuna
+  system attributes and each parameter's Optuna distribution (Optuna lets a range change between
+  trials) are kept in dialed's trial system attributes under ``optuna`` and
+  ``optuna_distributions``; each parameter's first distribution is registered in the study's
+  space, which Optuna's rule (same kind, same choices) keeps consistent.
+
+Finished trials never change, so each process keeps those it has read and reads only from the
+lowest unfinished trial on (the frontier dialed's history reads from): reading a study's trials
+costs what changed since the last read, not the whole study.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import functools
+import json
+import math
+import threading
+import uuid
+from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+import sqlalchemy as sa
+from optuna.distributions import (
+    BaseDistribution,
+    check_distribution_compatibility,
+    distribution_to_json,
+    json_to_distribution,
+)
+from optuna.exceptions import DuplicatedStudyError, UpdateFinishedTrialError
+from optuna.storages import BaseStorage
+from optuna.storages._base import DEFAULT_STUDY_NAME_PREFIX
+from optuna.study import StudyDirection
+from optuna.study._frozen import FrozenStudy
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState as OptunaState
+
+from dialed._util import derive_seed, new_seed, now
+from dialed.errors import SpaceError, StorageError
+from dialed.integrations._optuna_convert import (
+    STATE_FROM_OPTUNA,
+    STATE_TO_OPTUNA,
+    metric_names,
+    metric_set,
+    to_dialed,
+)
+from dialed.storage._schema import (
+    studies,
+    study_attrs,
+    study_space,
+    trial_intermediate,
+    trial_metrics,
+    trials,
+)
+from dialed.storage._sql_engine import Database
+from dialed.storage._sql_rows import (
+    INSERT_METRICS,
+    INSERT_TRIAL,
+    load_trials,
+    lock_study,
+    new_id,
+    next_number,
+)
+from dialed.trial import TrialRecord, TrialState
+
+__all__ = ["DialedStorage"]
+
+#: Prefixes of the study attributes that hold Optuna's user and system attributes.
+USER, SYSTEM = "optuna.user:", "optuna.system:"
+#: Keys of dialed's trial system attributes that hold Optuna's.
+TRIAL_SYSTEM, DISTRIBUTIONS = "optuna", "optuna_distributions"
+
+_FINISHED = {TrialState.COMPLETE.value, TrialState.PRUNED.value, TrialState.FAILED.value}
+_TRIAL_ROW = (sa.select(trials.c.study_id, trials.c.number, trials.c.state, trials.c.params,
+                        trials.c.user_attrs, trials.c.system_attrs)
+              .where(trials.c.trial_id == sa.bindparam("tid"))
+              .with_for_update(key_share=True))
+_UPDATE = sa.update(trials).where(trials.c.trial_id == sa.bindparam("where_trial_id"))
+_SPACE_ENTRY = sa.select(study_space.c.distribution).where(
+    study_space.c.study_id == sa.bindparam("sid"), study_space.c.name == sa.bindparam("name"))
+_SPACE_SIZE = sa.select(sa.func.count()).select_from(study_space).where(
+    study_space.c.study_id == sa.bindparam("sid"))
+_STUDY_ROW = sa.select(studies.c.name, studies.c.metrics).where(
+    studies.c.study_id == sa.bindparam("sid"))
+_TRIAL_ID = sa.select(trials.c.trial_id).where(
+    trials.c.study_id == sa.bindparam("sid"), trials.c.number == sa.bindparam("number"))
+
+
+@dataclass
+class _Study:
+    """What this process knows of one study: its objectives, and its finished trials."""
+
+    name: str
+    objectives: list[str]
+    directions: list[StudyDirection]
+    finished: dict[int, FrozenTrial] = field(default_factory=dict)  # by trial id
+    ordered: list[FrozenTrial] = field(default_factory=list)  # the same, by number
+    frontier: int | None = None  # read trials with ids from here on
+    space: dict[str, str] = field(default_factory=dict)  # registered name -> its kind
+
+
+class DialedStorage(BaseStorage):
+    """An Optuna storage on dialed's storage engine, from a dialed storage URL:
+    ``sqlite:///path/to/file.db`` (WAL) or ``postgresql+psycopg://user:pw@host/db``.
+
+    ``optuna.create_study(storage=DialedStorage("sqlite:///optuna.db"))``; a process that
+    unpickles it opens its own connections to the same database.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._db = Database(url)
+        self.url = self._db.url
+        self._lock = threading.RLock()
+        self._studies: dict[int, _Study] = {}
+
+    def __repr__(self) -> str:
+        return f"DialedStorage({self._db.shown!r})"
+
+    def __reduce__(self) -> tuple[type[DialedStorage], tuple[str]]:
+        return (DialedStorage, (self.url,))
+
+    def close(self) -> None:
+        """Release the database's connections."""
+        self._db.dispose()
+
+    # -- studies ---------------------------------------------------------------------------
+    def create_new_study(
+        self, directions: Sequence[StudyDirection], study_name: str | None = None
+    ) -> int:
+        name = study_name if study_name is not None else (
+            DEFAULT_STUDY_NAME_PREFIX + str(uuid.uuid4()))
+        metrics = json.dumps(metric_set(list(directions)).to_dict())
+
+        def txn(conn: sa.Connection) -> int:
+            if conn.execute(sa.select(studies.c.study_id).where(studies.c.name == name)).first():
+                raise DuplicatedStudyError(f"a study named {name!r} already exists")
+            return new_id(conn.execute(sa.insert(studies).values(
+                name=name, metrics=metrics, seed=new_seed(), created_at=now())))
+
+        try:
+            return self._db.run(txn)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, sa.exc.IntegrityError):  # created meanwhile elsewhere
+                raise DuplicatedStudyError(f"a study named {name!r} already exists") from None
+            raise
+
+    def delete_study(self, study_id: int) -> None:
+        def txn(conn: sa.Connection) -> None:
+            self._study(conn, study_id)
+            ids = sa.select(trials.c.trial_id).where(trials.c.study_id == study_id)
+            conn.execute(sa.delete(trial_intermediate).where(trial_intermediate.c.trial_id.in_(ids)))
+            for table in (trial_metrics, trials, study_space, study_attrs, studies):
+                conn.execute(sa.delete(table).where(table.c.study_id == study_id))
+
+        self._db.run(txn)
+        with self._lock:
+            self._studies.pop(study_id, None)
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        self._set_study_attr(study_id, USER + key, value)
+
+    def set_study_system_attr(self, study_id: int, key: str, value: Any) -> None:
+        self._set_study_attr(study_id, SYSTEM + key, value)
+
+    def _set_study_attr(self, study_id: int, key: str, value: Any) -> None:
+        text = _dumps(value)
+
+        def txn(conn: sa.Connection) -> None:
+            self._study(conn, study_id)
+            stmt = self._db.insert(study_attrs).values(study_id=study_id, key=key, value=text)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=[study_attrs.c.study_id, study_attrs.c.key],
+                set_={"value": stmt.excluded.value}))
+
+        self._db.run(txn)
+
+    def get_study_id_from_name(self, study_name: str) -> int:
+        def txn(conn: sa.Connection) -> int:
+            sid = conn.execute(
+                sa.select(studies.c.study_id).where(studies.c.name == study_name)).scalar()
+            if sid is None:
+                raise KeyError(f"no study named {study_name!r} in {self._db.shown}")
+            return int(sid)
+
+        return self._db.run(txn, write=False)
+
+    def get_study_name_from_id(self, study_id: int) -> str:
+        return self._known(study_id).name
+
+    def get_study_directions(self, study_id: int) -> list[StudyDirection]:
+        return list(self._known(study_id).directions)
+
+    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
+        return self._study_attrs(study_id, USER)
+
+    def get_study_system_attrs(self, study_id: int) -> dict[str, Any]:
+        return self._study_attrs(study_id, SYSTEM)
+
+    def _study_attrs(self, study_id: int, prefix: str) -> dict[str, Any]:
+        def txn(conn: sa.Connection) -> dict[str, Any]:
+            self._study(conn, study_id)
+            return _attrs(conn, [study_id], prefix).get(study_id, {})
+
+        return self._db.run(txn, write=False)
+
+    def get_all_studies(self) -> list[FrozenStudy]:
+        def txn(conn: sa.Connection) -> list[FrozenStudy]:
+            rows = conn.execute(sa.select(studies.c.study_id, studies.c.name, studies.c.metrics)
+                                .order_by(studies.c.study_id)).all()
+            ids = [r.study_id for r in rows]
+            user, system = _attrs(conn, ids, USER), _attrs(conn, ids, SYSTEM)
+            out = []
+            for row in rows:
+                _, directions = _objectives(row.metrics)
+                out.append(FrozenStudy(
+                    study_name=row.name, direction=None, directions=directions,
+                    user_attrs=user.get(row.study_id, {}),
+                    system_attrs=system.get(row.study_id, {}), study_id=row.study_id))
+            return out
+
+        return self._db.run(txn, write=False)
+
+    # -- trials: writes --------------------------------------------------------------------
+    def create_new_trial(self, study_id: int, template_trial: FrozenTrial | None = None) -> int:
+        t = template_trial
+        state = TrialState.RUNNING if t is None else STATE_FROM_OPTUNA[t.state]
+        started: float | None = now()
+        finished: float | None = None
+        params: dict[str, Any] = {}
+        dists: dict[str, BaseDistribution] = {}
+        system: dict[str, Any] = {}
+        user: dict[str, Any] = {}
+        if t is not None:
+            started = None if t.datetime_start is None else t.datetime_start.timestamp()
+            finished = None if t.datetime_complete is None else t.datetime_complete.timestamp()
+            params, dists = dict(t.params), dict(t.distributions)
+            user, system = dict(t.user_attrs), dict(t.system_attrs)
+        texts = {
+            "params": _dumps(params), "user_attrs": _dumps(user),
+            "system_attrs": _dumps({TRIAL_SYSTEM: system, DISTRIBUTIONS: {
+                name: distribution_to_json(d) for name, d in dists.items()}}),
+        }
+
+        def txn(conn: sa.Connection) -> int:
+            known = self._study(conn, study_id)
+            seed = lock_study(conn, study_id)
+            number = next_number(conn, study_id)
+            trial_id = new_id(conn.execute(INSERT_TRIAL, {
+                "study_id": study_id, "number": number, "state": state.value,
+                "seed": derive_seed(seed, number), "created_at": now(), "started_at": started,
+                "finished_at": finished, "heartbeat_at": started, "environment": "{}",
+                **texts,
+            }))
+            if t is not None:
+                for name, dist in dists.items():
+                    self._register(conn, known, study_id, name, dist)
+                if t.values is not None:
+                    _insert_values(conn, known, study_id, trial_id, t.values)
+                if t.intermediate_values:
+                    conn.execute(sa.insert(trial_intermediate), [
+                        {"trial_id": trial_id, "step": step, "value": _stored(v)}
+                        for step, v in t.intermediate_values.items()])
+            return trial_id
+
+        return self._db.run(txn, durable=state.finished)
+
+    def set_trial_param(
+        self,
+        trial_id: int,
+        param_name: str,
+        param_value_internal: float,
+        distribution: BaseDistribution,
+    ) -> None:
+        value = distribution.to_external_repr(param_value_internal)
+        dist_json = distribution_to_json(distribution)
+
+        def txn(conn: sa.Connection) -> None:
+            row = self._updatable(conn, trial_id)
+            known = self._study(conn, row.study_id)
+            self._register(conn, known, row.study_id, param_name, distribution)
+            params = json.loads(row.params)
+            params[param_name] = value
+            system = json.loads(row.system_attrs)
+            system.setdefault(DISTRIBUTIONS, {})[param_name] = dist_json
+            conn.execute(_UPDATE, {"where_trial_id": trial_id, "params": _dumps(params),
+                                   "system_attrs": _dumps(system)})
+
+        self._db.run(txn, durable=False)
+
+    def set_trial_state_values(
+        self, trial_id: int, state: OptunaState, values: Sequence[float] | None = None
+    ) -> bool:
+        new = STATE_FROM_OPTUNA[state]
+
+        def txn(conn: sa.Connection) -> bool:
+            row = self._updatable(conn, trial_id)
+            if new == TrialState.RUNNING and row.state != TrialState.WAITING.value:
+                return False  # another worker took this waiting trial first
+            changes: dict[str, Any] = {"where_trial_id": trial_id, "state": new.value}
+            if new == TrialState.RUNNING:
+                changes["started_at"] = changes["heartbeat_at"] = now()
+            if new.finished:
+                changes["finished_at"] = now()
+            conn.execute(_UPDATE, changes)
+            if values is not None:
+                known = self._study(conn, row.study_id)
+                _insert_values(conn, known, row.study_id, trial_id, values)
+            return True
+
+        return self._db.run(txn, durable=new.finished)
+
+    def set_trial_intermediate_value(
+        self, trial_id: int, step: int, intermediate_value: float
+    ) -> None:
+        def txn(conn: sa.Connection) -> None:
+            self._updatable(conn, trial_id)
+            stmt = self._db.insert(trial_intermediate).values(
+                trial_id=trial_id, step=int(step), value=_stored(intermediate_value))
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=[trial_intermediate.c.trial_id, trial_intermediate.c.step],
+                set_={"value": stmt.excluded.value}))
+
+        self._db.run(txn, durable=False)
+
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        def txn(conn: sa.Connection) -> None:
+            row = self._updatable(conn, trial_id)
+            attrs = json.loads(row.user_attrs)
+            attrs[key] = value
+            conn.execute(_UPDATE, {"where_trial_id": trial_id, "user_attrs": _dumps(attrs)})
+
+        self._db.run(txn, durable=False)
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        def txn(conn: sa.Connection) -> None:
+            row = self._updatable(conn, trial_id)
+            system = json.loads(row.system_attrs)
+            system.setdefault(TRIAL_SYSTEM, {})[key] = value
+            conn.execute(_UPDATE, {"where_trial_id": trial_id, "system_attrs": _dumps(system)})
+
+        self._db.run(txn, durable=False)
+
+    # -- trials: reads ---------------------------------------------------------------------
+    def get_trial_id_from_study_id_trial_number(self, study_id: int, trial_number: int) -> int:
+        def txn(conn: sa.Connection) -> int:
+            found = conn.execute(_TRIAL_ID, {"sid": study_id, "number": trial_number}).scalar()
+            if found is None:
+                raise KeyError(f"no trial number {trial_number} in study {study_id}")
+            return int(found)
+
+        return self._db.run(txn, write=False)
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        with self._lock:
+            for known in self._studies.values():
+                cached = known.finished.get(trial_id)
+                if cached is not None:
+                    return cached
+
+        def txn(conn: sa.Connection) -> FrozenTrial:
+            found = load_trials(conn, {"trial": trial_id})
+            if not found:
+                raise KeyError(f"no trial with id {trial_id} in {self._db.shown}")
+            return _frozen(found[0], self._study(conn, found[0].study_id))
+
+        return self._db.run(txn, write=False)
+
+    def get_all_trials(
+        self,
+        study_id: int,
+        deepcopy: bool = True,
+        states: Container[OptunaState] | None = None,
+    ) -> list[FrozenTrial]:
+        with self._lock:
+            frontier = self._studies[study_id].frontier if study_id in self._studies else None
+
+        def txn(conn: sa.Connection) -> tuple[_Study, list[TrialRecord]]:
+            known = self._study(conn, study_id)
+            where: dict[str, Any] = {"study": study_id}
+            if frontier is not None:
+                where["min_trial_id"] = frontier
+            return known, load_trials(conn, where)
+
+        known, records = self._db.run(txn, write=False)
+        with self._lock:
+            unfinished = _take(known, records, frontier)
+            found = sorted(known.ordered + unfinished, key=_number) if unfinished \
+                else list(known.ordered)
+        if states is not None:
+            found = [t for t in found if t.state in states]
+        return copy.deepcopy(found) if deepcopy else found
+
+    def get_n_trials(
+        self, study_id: int, state: tuple[OptunaState, ...] | OptunaState | None = None
+    ) -> int:
+        if isinstance(state, OptunaState):
+            state = (state,)
+        wanted = None if state is None else [STATE_FROM_OPTUNA[s].value for s in state]
+
+        def txn(conn: sa.Connection) -> int:
+            self._study(conn, study_id)
+            query = sa.select(sa.func.count()).select_from(trials).where(
+                trials.c.study_id == study_id)
+            if wanted is not None:
+                query = query.where(trials.c.state.in_(wanted))
+            return int(conn.execute(query).scalar_one())
+
+        return self._db.run(txn, write=False)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _known(self, study_id: int) -> _Study:
+        with self._lock:
+            found = self._studies.get(study_id)
+        if found is not None:
+            return found
+        return self._db.run(lambda conn: self._study(conn, study_id), write=False)
+
+    def _study(self, conn: sa.Connection, study_id: int) -> _Study:
+        """The study (read once per process: its name and objectives never change); KeyError
+        when there is none (checked in the database on every call)."""
+        row = conn.execute(_STUDY_ROW, {"sid": study_id}).first()
+        if row is None:
+            with self._lock:
+                self._studies.pop(study_id, None)
+            raise KeyError(f"no study with id {study_id} in {self._db.shown}")
+        with self._lock:
+            found = self._studies.get(study_id)
+            if found is None or found.name != row.name:
+                objectives, directions = _objectives(row.metrics)
+                found = self._studies[study_id] = _Study(row.name, objectives, directions)
+            return found
+
+    def _updatable(self, conn: sa.Connection, trial_id: int) -> Any:
+        row = conn.execute(_TRIAL_ROW, {"tid": trial_id}).first()
+        if row is None:
+            raise KeyError(f"no trial with id {trial_id} in {self._db.shown}")
+        if row.state in _FINISHED:
+            raise UpdateFinishedTrialError(
+                f"trial {row.number} is {STATE_TO_OPTUNA[TrialState(row.state)].name} "
+                "and cannot be changed")
+        return row
+
+    def _register(self, conn: sa.Connection, known: _Study, study_id: int, name: str,
+                  distribution: BaseDistribution) -> None:
+        """Check ``distribution`` against the parameter's first (Optuna's rule: the same kind,
+        the same choices; ValueError otherwise) and register it when it is the first."""
+        text = distribution_to_json(distribution)
+        with self._lock:
+            if known.space.get(name) == text:
+                return
+        stored = conn.execute(_SPACE_ENTRY, {"sid": study_id, "name": name}).scalar()
+        if stored is not None:
+            first = _from_dialed(name, json.loads(stored))
+            if first is not None:
+                check_distribution_compatibility(first, distribution)
+        else:
+            try:
+                spec = to_dialed(name, distribution).to_dict()
+            except (SpaceError, TypeError):
+                return  # dialed cannot hold it (a choice that is not finite): trial-only
+            position = int(conn.execute(_SPACE_SIZE, {"sid": study_id}).scalar_one())
+            stmt = self._db.insert(study_space).values(
+                study_id=study_id, name=name, position=position, distribution=json.dumps(spec))
+            conn.execute(stmt.on_conflict_do_nothing(
+                index_elements=[study_space.c.study_id, study_space.c.name]))
+        with self._lock:
+            known.space[name] = text
+
+
+# -- rows and records --------------------------------------------------------------------------
+def _dumps(value: Any) -> str:
+    """JSON text; NaN and infinities as JSON's extensions (``NaN``, ``Infinity``), which
+    :func:`json.loads` reads back, as Optuna's attributes may hold them."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"value is not JSON-serialisable: {exc}") from None
+
+
+def _stored(value: float) -> float | None:
+    """An intermediate value as stored: NaN as NULL (SQLite cannot hold NaN)."""
+    v = float(value)
+    return None if math.isnan(v) else v
+
+
+def _objectives(metrics_text: str) -> tuple[list[str], list[StudyDirection]]:
+    metrics = json.loads(metrics_text)
+    names = [n for n, spec in metrics.items() if spec in ("minimize", "maximize")]
+    return names, [StudyDirection.MAXIMIZE if metrics[n] == "maximize"
+                   else StudyDirection.MINIMIZE for n in names]
+
+
+def _insert_values(conn: sa.Connection, known: _Study, study_id: int, trial_id: int,
+                   values: Sequence[float]) -> None:
+    names = known.objectives if len(known.objectives) == len(values) \
+        else metric_names(len(values))
+    conn.execute(INSERT_METRICS, [
+        {"trial_id": trial_id, "study_id": study_id, "name": n, "value": float(v)}
+        for n, v in zip(names, values, strict=True)])
+
+
+def _attrs(conn: sa.Connection, study_ids: Sequence[int], prefix: str
+           ) -> dict[int, dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(study_attrs.c.study_id, study_attrs.c.key, study_attrs.c.value)
+        .where(study_attrs.c.study_id.in_(study_ids), study_attrs.c.key.startswith(prefix,
+                                                                                   autoescape=True))
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for sid, key, value in rows:
+        out.setdefault(sid, {})[key[len(prefix):]] = json.loads(value)
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _distribution(text: str) -> BaseDistribution:
+    return json_to_distribution(text)
+
+
+def _from_dialed(name: str, spec: dict[str, Any]) -> BaseDistribution | None:
+    """The Optuna distribution of a dialed space entry (None when it has no Optuna form)."""
+    kind = spec.get("type")
+    if kind == "float":
+        return optuna.distributions.FloatDistribution(
+            spec["low"], spec["high"], log=bool(spec.get("log")), step=spec.get("step"))
+    if kind == "int":
+        return optuna.distributions.IntDistribution(
+            spec["low"], spec["high"], log=bool(spec.get("log")), step=spec.get("step", 1))
+    if kind == "categorical":
+        return optuna.distributions.CategoricalDistribution(spec["choices"])
+    return None
+
+
+def _frozen(record: TrialRecord, known: _Study) -> FrozenTrial:
+    system = record.system_attrs
+    dists = system.get(DISTRIBUTIONS, {})
+    values = None
+    if record.metrics and all(n in record.metrics for n in known.objectives):
+        values = [record.metrics[n] for n in known.objectives]
+    start, end = record.started_at, record.finished_at
+    return FrozenTrial(
+        number=record.number,
+        state=STATE_TO_OPTUNA[record.state],
+        value=None,
+        values=values,
+        datetime_start=None if start is None else datetime.datetime.fromtimestamp(start),
+        datetime_complete=None if end is None else datetime.datetime.fromtimestamp(end),
+        params=dict(record.params),
+        distributions={name: _distribution(dists[name]) for name in record.params
+                       if name in dists},
+        user_attrs=dict(record.user_attrs),
+        system_attrs=dict(system.get(TRIAL_SYSTEM, {})),
+        intermediate_values=dict(record.intermediate),
+        trial_id=record.trial_id,
+    )
+
+
+def _take(known: _Study, records: Iterable[TrialRecord], frontier: int | None
+          ) -> list[FrozenTrial]:
+    """Keep the finished trials of a read from ``frontier`` on; the unfinished ones, which are
+    read again next time (from the lowest of them), are returned."""
+    unfinished: list[FrozenTrial] = []
+    lowest: int | None = None
+    top: int | None = None
+    resort = False
+    for record in records:
+        top = record.trial_id if top is None else max(top, record.trial_id)
+        if record.trial_id in known.finished:
+            continue
+        trial = _frozen(record, known)
+        if record.state.finished:
+            if known.ordered and known.ordered[-1].number > trial.number:
+                resort = True
+            known.finished[record.trial_id] = trial
+            known.ordered.append(trial)
+        else:
+            unfinished.append(trial)
+            lowest = record.trial_id if lowest is None else min(lowest, record.trial_id)
+    if resort:
+        known.ordered.sort(key=_number)
+    if known.frontier == frontier:  # no other thread moved it meanwhile
+        known.frontier = lowest if lowest is not None else (
+            frontier if top is None else top + 1)
+    return unfinished
+
+
+def _number(trial: FrozenTrial) -> int:
+    return trial.number
