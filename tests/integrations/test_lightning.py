@@ -20,6 +20,7 @@ from dialed.integrations._protocol import MetricNotProducedError
 from dialed.integrations.lightning import PruningCallback
 
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+torch.set_num_threads(1)  # a tiny model: threads only contend on a shared machine
 
 
 class Regression(pl.LightningModule):

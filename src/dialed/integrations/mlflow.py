@@ -203,10 +203,9 @@ class MLflowCallback:
             if best is not None:
                 metrics.append(Metric(f"best_{study.metrics.primary.name}", best, stamp,
                                       record.number))
-        counts: dict[str, int] = {}
-        for t in study.trials:
-            counts[t.state.value] = counts.get(t.state.value, 0) + 1
-        tags = [run_tag(f"dialed.trials.{state}", str(n)) for state, n in sorted(counts.items())]
+        counts = {state.value: study.storage.count_trials(study.study_id, [state])
+                  for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)}
+        tags = [run_tag(f"dialed.trials.{state}", str(n)) for state, n in counts.items() if n]
         self.client.log_batch(parent, metrics=metrics, tags=tags)
         if self.parent_run_id is None:
             self.client.set_terminated(parent, status="FINISHED", end_time=stamp)
