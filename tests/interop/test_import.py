@@ -106,7 +106,7 @@ def test_import_all_and_rerun_is_idempotent(optuna_db: str, tmp_path: Path) -> N
 def test_an_existing_name_is_refused_unless_into(optuna_db: str, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'dialed.db'}"
     import_optuna(optuna_db, "first", storage=url)
-    with pytest.raises(ConfigError, match="already exists.*into="):
+    with pytest.raises(ConfigError, match=r"already exists.*into="):
         import_optuna(_renamed(tmp_path), "first", storage=url)
     merged = import_optuna(optuna_db, "second", storage=url, into="first")
     assert (merged[0].study, merged[0].imported) == ("first", 25)

@@ -128,10 +128,10 @@ def _plan(ostorage: Any, fstudy: Any, target: str, shown: str) -> _Plan:
                 else spec
         keys.update(dict.fromkeys(constraint_values(t.system_attrs)))
     system = dict(fstudy.system_attrs)
-    spec = system.get(DIALED_METRICS)
+    recorded = system.get(DIALED_METRICS)
     metrics = metric_set([d.name.lower() for d in fstudy.directions],
                          system.get("study:metric_names"), sorted(keys, key=_key_order),
-                         spec if isinstance(spec, Mapping) else None)
+                         recorded if isinstance(recorded, Mapping) else None)
     source = {"storage": shown, "study": name}
     dropped: dict[str, int] = {f"study {k}": 1 for k in system if k not in _STUDY_ATTRS_CARRIED}
     records = [trial_record(t, metrics, source, dropped) for t in trials]
