@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import dialed
 from dialed._util import derive_seed
 from dialed.errors import DuplicateStudyError, SpaceError, StorageError
 from dialed.storage import MemoryStorage, Storage, open_storage
