@@ -106,7 +106,7 @@ def test_import_all_and_rerun_is_idempotent(optuna_db: str, tmp_path: Path) -> N
 def test_an_existing_name_is_refused_unless_into(optuna_db: str, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'dialed.db'}"
     import_optuna(optuna_db, "first", storage=url)
-    with pytest.raises(ConfigError, match="already exists.*into="):
+    with pytest.raises(ConfigError, match=r"already exists.*into="):
         import_optuna(_renamed(tmp_path), "first", storage=url)
     merged = import_optuna(optuna_db, "second", storage=url, into="first")
     assert (merged[0].study, merged[0].imported) == ("first", 25)
@@ -217,3 +217,39 @@ def test_values_keep_their_precision(tmp_path: Path) -> None:
     d = dialed.load_study("p", storage=f"sqlite:///{tmp_path / 'd.db'}")
     assert d.best_trial.value == math.pi and d.best_trial.intermediate == {0: 0.1, 5: math.e}
     assert d.space["lr"].log and d.metrics.to_dict() == {"value": "maximize"}
+
+
+def test_cli_export_to_optuna_and_its_bad_input(runner: CliRunner, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'dialed.db'}"
+    study = dialed.create_study("native", storage=url, metrics={"acc": "maximize",
+                                                                 "mb": "<= 512"}, seed=0)
+    study.optimize(lambda t: {"acc": t.suggest_float("x", 0, 1),
+                              "mb": 1000 * t.suggest_float("y", 0, 1)}, n_trials=8)
+    done = runner.invoke(app, ["export", "native", "--format", "optuna", "--to", "out.db",
+                               "--storage", url])
+    assert done.exit_code == 0, done.output
+    assert "exported 8 trials of dialed study 'native'" in done.stdout
+    back = optuna.load_study(study_name="native", storage=f"sqlite:///{tmp_path / 'out.db'}")
+    feasible = [t for t in study.trials if t.metrics["mb"] <= 512]
+    assert back.best_trial.number == max(feasible, key=lambda t: t.metrics["acc"]).number
+    assert back.metric_names == ["acc"]
+    again = runner.invoke(app, ["export", "native", "--format", "optuna", "--to", "out.db",
+                                "--storage", url])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    missing = runner.invoke(app, ["export", "native", "--format", "optuna", "--storage", url])
+    assert missing.exit_code == 2 and "needs --to" in missing.stderr
+
+    lists = dialed.create_study("lists", storage=url, seed=0)
+    lists.optimize(lambda t: float(len(t.suggest_categorical("shape", [[1, 2], [3]]))),
+                   n_trials=2)
+    bad = runner.invoke(app, ["export", "lists", "--format", "optuna", "--to", "bad.db",
+                              "--storage", url])
+    assert bad.exit_code == 2 and "cannot be an Optuna categorical choice" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "bad.db").exists()
+    # the exported study comes back whole: same metrics, values and best trial
+    result = import_optuna(f"sqlite:///{tmp_path / 'out.db'}", storage=url, into="native-back")
+    assert result[0].imported == 8
+    again_study = dialed.load_study("native-back", storage=url)
+    assert again_study.metrics == study.metrics
+    assert [dict(t.metrics) for t in again_study.trials] == [dict(t.metrics) for t in study.trials]
+    assert again_study.best_trial.number == study.best_trial.number

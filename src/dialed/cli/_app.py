@@ -460,7 +460,8 @@ def export(
     with _errors(ctx, url):
         fmt_name = format.strip().lower()
         if fmt_name not in ("csv", "json", "optuna"):
-            raise ConfigError(f"--format must be csv, json or optuna, got {format!r}")
+            raise ConfigError(
+                f"--format must be csv or json, or optuna (with --to), got {format!r}")
         handle = _open(study, url)
         if fmt_name == "optuna":
             from dialed.cli._interop import export_to_optuna

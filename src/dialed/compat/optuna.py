@@ -372,54 +372,54 @@ def _options(cls: str, given: Mapping[str, Any], names: Mapping[str, str]) -> di
     return out
 
 
-class samplers:  # noqa: N801 - Optuna's module name
+class samplers:
     """``optuna.samplers``: each name builds the dialed sampler of the same algorithm."""
 
     @staticmethod
-    def TPESampler(seed: int | None = None, **options: Any) -> Sampler:  # noqa: N802
+    def TPESampler(seed: int | None = None, **options: Any) -> Sampler:
         names = {"n_startup_trials": "n_startup", "n_ei_candidates": "n_candidates",
                  "multivariate": "multivariate", "constant_liar": "constant_liar",
                  "prior_weight": "prior_weight"}
         return make_sampler("tpe", seed=seed, **_options("TPESampler", options, names))
 
     @staticmethod
-    def RandomSampler(seed: int | None = None) -> Sampler:  # noqa: N802
+    def RandomSampler(seed: int | None = None) -> Sampler:
         return make_sampler("random", seed=seed)
 
     @staticmethod
-    def CmaEsSampler(seed: int | None = None, **options: Any) -> Sampler:  # noqa: N802
+    def CmaEsSampler(seed: int | None = None, **options: Any) -> Sampler:
         names = {"n_startup_trials": "n_startup", "popsize": "popsize",
                  "restart_strategy": "restarts"}
         return make_sampler("cmaes", seed=seed, **_options("CmaEsSampler", options, names))
 
     @staticmethod
-    def GPSampler(seed: int | None = None, **options: Any) -> Sampler:  # noqa: N802
+    def GPSampler(seed: int | None = None, **options: Any) -> Sampler:
         names = {"n_startup_trials": "n_startup"}
         return make_sampler("gp", seed=seed, **_options("GPSampler", options, names))
 
     @staticmethod
-    def NSGAIISampler(seed: int | None = None, **options: Any) -> Sampler:  # noqa: N802
+    def NSGAIISampler(seed: int | None = None, **options: Any) -> Sampler:
         names = {k: k for k in ("population_size", "crossover_prob", "swap_prob",
                                 "mutation_prob")}
         return make_sampler("nsga2", seed=seed, **_options("NSGAIISampler", options, names))
 
     @staticmethod
-    def QMCSampler(seed: int | None = None, scramble: bool = True) -> Sampler:  # noqa: N802
+    def QMCSampler(seed: int | None = None, scramble: bool = True) -> Sampler:
         return make_sampler("sobol", seed=seed, scramble=scramble)
 
 
-class pruners:  # noqa: N801 - Optuna's module name
+class pruners:
     """``optuna.pruners``: each name builds the dialed pruner of the same rule."""
 
     @staticmethod
-    def MedianPruner(n_startup_trials: int = 5, n_warmup_steps: int = 0,  # noqa: N802
+    def MedianPruner(n_startup_trials: int = 5, n_warmup_steps: int = 0,
                      interval_steps: int = 1, *, n_min_trials: int = 1) -> Pruner:
         return make_pruner({"name": "median", "n_startup_trials": n_startup_trials,
                             "n_warmup_steps": n_warmup_steps, "interval_steps": interval_steps,
                             "n_min_trials": n_min_trials})
 
     @staticmethod
-    def PercentilePruner(percentile: float, n_startup_trials: int = 5,  # noqa: N802
+    def PercentilePruner(percentile: float, n_startup_trials: int = 5,
                          n_warmup_steps: int = 0, interval_steps: int = 1, *,
                          n_min_trials: int = 1) -> Pruner:
         return make_pruner({"name": "percentile", "percentile": percentile,
@@ -428,7 +428,7 @@ class pruners:  # noqa: N801 - Optuna's module name
                             "n_min_trials": n_min_trials})
 
     @staticmethod
-    def SuccessiveHalvingPruner(min_resource: int | str = "auto",  # noqa: N802
+    def SuccessiveHalvingPruner(min_resource: int | str = "auto",
                                 reduction_factor: int = 4,
                                 min_early_stopping_rate: int = 0) -> Pruner:
         if min_early_stopping_rate:
@@ -438,33 +438,33 @@ class pruners:  # noqa: N801 - Optuna's module name
                             "min_resource": None if min_resource == "auto" else min_resource})
 
     @staticmethod
-    def HyperbandPruner(min_resource: int = 1, max_resource: int | str = "auto",  # noqa: N802
+    def HyperbandPruner(min_resource: int = 1, max_resource: int | str = "auto",
                         reduction_factor: int = 3) -> Pruner:
         return make_pruner({"name": "hyperband", "min_resource": min_resource,
                             "max_resource": None if max_resource == "auto" else max_resource,
                             "reduction_factor": reduction_factor})
 
     @staticmethod
-    def NopPruner() -> Pruner:  # noqa: N802
+    def NopPruner() -> Pruner:
         return make_pruner("none")
 
 
-class exceptions:  # noqa: N801 - Optuna's module name
+class exceptions:
     TrialPruned = TrialPruned
 
 
-class trial:  # noqa: N801 - Optuna's module name
+class trial:
     Trial = Trial
     FrozenTrial = FrozenTrial
     TrialState = TrialState
 
 
-class study:  # noqa: N801 - Optuna's module name
+class study:
     Study = Study
     StudyDirection = StudyDirection
 
 
-class logging:  # noqa: N801 - Optuna's module name; dialed logs nothing to silence
+class logging:
     CRITICAL, FATAL, ERROR, WARNING, WARN, INFO, DEBUG = 50, 50, 40, 30, 30, 20, 10
 
     @staticmethod

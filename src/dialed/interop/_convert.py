@@ -23,8 +23,8 @@ __all__ = [
     "DIALED_METRICS",
     "constraint_values",
     "from_timestamp",
-    "metric_set",
     "merge_distribution",
+    "metric_set",
     "optuna_constraints",
     "optuna_distribution",
     "to_dialed_distribution",
@@ -133,7 +133,8 @@ def metric_set(directions: Sequence[str], names: Sequence[str] | None,
         if [str(m.direction) for m in with_spec.objectives] == list(directions):
             return with_spec
     if names is None or len(names) != len(directions) or not _usable(names):
-        names = ["value"] if len(directions) == 1 else [f"value_{i}" for i in range(len(directions))]
+        n = len(directions)
+        names = ["value"] if n == 1 else [f"value_{i}" for i in range(n)]
     spec: dict[str, str] = dict(zip(names, directions, strict=True))
     for key in constraint_keys:
         spec[_CONSTRAINT + key] = "<= 0"

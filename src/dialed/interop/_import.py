@@ -16,6 +16,7 @@ from typing import Any
 
 from dialed._util import new_seed
 from dialed.errors import ConfigError, StudyNotFoundError
+from dialed.execution import Settings
 from dialed.interop._convert import (
     DIALED_METRICS,
     constraint_values,
@@ -26,10 +27,13 @@ from dialed.interop._convert import (
 )
 from dialed.interop._source import open_optuna_storage, parse_location
 from dialed.metrics import MetricSet
+from dialed.pruners import make_pruner
+from dialed.samplers import make_sampler
 from dialed.storage import Storage, open_storage, redact_url
+from dialed.study import DEFAULT_PRUNER, DEFAULT_SAMPLER
 from dialed.trial import TrialRecord
 
-__all__ = ["ImportResult", "import_optuna"]
+__all__ = ["ImportResult", "import_optuna", "not_carried_line"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
 _STUDY_ATTRS_CARRIED = ("study:metric_names", DIALED_METRICS)
@@ -128,10 +132,10 @@ def _plan(ostorage: Any, fstudy: Any, target: str, shown: str) -> _Plan:
                 else spec
         keys.update(dict.fromkeys(constraint_values(t.system_attrs)))
     system = dict(fstudy.system_attrs)
-    spec = system.get(DIALED_METRICS)
+    recorded = system.get(DIALED_METRICS)
     metrics = metric_set([d.name.lower() for d in fstudy.directions],
                          system.get("study:metric_names"), sorted(keys, key=_key_order),
-                         spec if isinstance(spec, Mapping) else None)
+                         recorded if isinstance(recorded, Mapping) else None)
     source = {"storage": shown, "study": name}
     dropped: dict[str, int] = {f"study {k}": 1 for k in system if k not in _STUDY_ATTRS_CARRIED}
     records = [trial_record(t, metrics, source, dropped) for t in trials]
@@ -147,11 +151,15 @@ def _write(store: Storage, plan: _Plan, into: bool, seed: int | None) -> ImportR
     try:
         existing = store.get_study(plan.target)
     except StudyNotFoundError:
-        attrs[SOURCES_ATTR] = [plan.source]
+        study_seed = new_seed() if seed is None else seed
+        # what create_study records: the default sampler and pruner, the default settings
+        attrs.update({SOURCES_ATTR: [plan.source],
+                      "sampler": make_sampler(DEFAULT_SAMPLER, seed=study_seed).describe(),
+                      "pruner": make_pruner(DEFAULT_PRUNER).describe(),
+                      "settings": Settings(5.0, 60.0, 0).to_dict()})
         store.import_trials(
             plan.target, plan.records, space=plan.space, attrs=attrs,
-            create={"metrics": plan.metrics.to_dict(),
-                    "seed": new_seed() if seed is None else seed},
+            create={"metrics": plan.metrics.to_dict(), "seed": study_seed},
         )
         return ImportResult(plan.optuna_study, plan.target, len(plan.records), 0, plan.dropped)
     sources = list(existing.attrs.get(SOURCES_ATTR) or [])

@@ -46,7 +46,8 @@ def import_optuna_module() -> Any:
     try:
         import optuna
     except ImportError:
-        raise ConfigError(f"reading Optuna storages needs optuna: {install_hint('optuna')}") from None
+        hint = install_hint("optuna")
+        raise ConfigError(f"reading Optuna storages needs optuna: {hint}") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
@@ -161,11 +162,13 @@ def open_optuna_storage(location: OptunaLocation, *, for_writing: bool = False) 
     if not for_writing:
         _check_tables(url, location.shown)
     try:
-        return optuna.storages.RDBStorage(url, skip_table_creation=not for_writing)
+        opened: BaseStorage = optuna.storages.RDBStorage(
+            url, skip_table_creation=not for_writing)
     except RuntimeError as exc:  # Optuna refuses the schema version: its reason, one line
-        first = " ".join(str(exc).split())
-        raise StorageError(f"Optuna refuses {location.shown}: {first}") from None
+        reason = " ".join(str(exc).split())
+        raise StorageError(f"Optuna refuses {location.shown}: {reason}") from None
     except Exception as exc:
         lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        reason = lines[0] if lines else type(exc).__name__
-        raise StorageError(f"cannot open {location.shown}: {reason}") from None
+        why = lines[0] if lines else type(exc).__name__
+        raise StorageError(f"cannot open {location.shown}: {why}") from None
+    return opened
