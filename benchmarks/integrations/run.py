@@ -11,7 +11,10 @@ Four methods, each for ``N`` trials and each seed:
   study's resource declared as ``boosting_rounds`` (the default pruner then runs ASHA);
 * Optuna, its default sampler (TPE), no pruning;
 * Optuna, TPE, ``optuna_integration.LightGBMPruningCallback`` with the MedianPruner of
-  Optuna's own LightGBM example (``n_warmup_steps=10``).
+  Optuna's own LightGBM example (``n_warmup_steps=10``);
+* and, since the two pruned searches spend different numbers of rounds for N trials, dialed
+  with the callback once more, running trials until it has spent the rounds Optuna's pruned
+  search spent on that seed (at most 10 N trials): the comparison at equal rounds.
 
 Rounds spent are counted by one more callback in every training; the best validation logloss
 is the study's best value.
@@ -97,7 +100,9 @@ def _lgb_train(params: dict[str, Any], train: lgb.Dataset, valid: lgb.Dataset, r
     return float(min(log["valid_0"]["binary_logloss"]))
 
 
-def _dialed_lgb(seed: int, n: int, rounds: int, prune: bool) -> dict[str, float]:
+def _dialed_lgb(seed: int, n: int, rounds: int, prune: bool,
+                budget: float | None = None) -> dict[str, float]:
+    """``budget``: instead of ``n`` trials, run trials until that many rounds are spent."""
     train, valid = _lgb_data(seed)
     counter = _Rounds()
     study = dialed.create_study(
@@ -117,10 +122,14 @@ def _dialed_lgb(seed: int, n: int, rounds: int, prune: bool) -> dict[str, float]
         return _lgb_train(params, train, valid, rounds, counter, extra)
 
     begin = time.perf_counter()
-    study.optimize(objective, n_trials=n)
+    if budget is None:
+        study.optimize(objective, n_trials=n)
+    else:
+        while counter.n < budget and len(study.trials) < 10 * n:
+            study.optimize(objective, n_trials=1)
     pruned = sum(t.state.value == "pruned" for t in study.trials)
     return {"best": study.best_value, "rounds": counter.n, "pruned": pruned,
-            "wall": time.perf_counter() - begin}
+            "trials": len(study.trials), "wall": time.perf_counter() - begin}
 
 
 def _optuna_lgb(seed: int, n: int, rounds: int, prune: bool) -> dict[str, float]:
@@ -148,7 +157,7 @@ def _optuna_lgb(seed: int, n: int, rounds: int, prune: bool) -> dict[str, float]
     study.optimize(objective, n_trials=n)
     pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
     return {"best": study.best_value, "rounds": counter.n, "pruned": pruned,
-            "wall": time.perf_counter() - begin}
+            "trials": len(study.trials), "wall": time.perf_counter() - begin}
 
 
 # -- part B: search estimators ------------------------------------------------------------------
@@ -212,10 +221,15 @@ def main(argv: list[str] | None = None) -> int:
         "Optuna TPE + LightGBMPruningCallback": lambda s: _optuna_lgb(s, n, rounds, prune=True),
     }
     lgb_rows: dict[str, list[dict[str, float]]] = {k: [] for k in lgb_methods}
+    equal = "dialed + PruningCallback, trials until Optuna + callback's rounds are spent"
+    lgb_rows[equal] = []
     for seed in seeds:
         for name, run in lgb_methods.items():
             lgb_rows[name].append(run(seed))
             print(f"A seed {seed} {name}: {lgb_rows[name][-1]}", file=sys.stderr, flush=True)
+        budget = lgb_rows["Optuna TPE + LightGBMPruningCallback"][-1]["rounds"]
+        lgb_rows[equal].append(_dialed_lgb(seed, n, rounds, prune=True, budget=budget))
+        print(f"A seed {seed} {equal}: {lgb_rows[equal][-1]}", file=sys.stderr, flush=True)
 
     cv_methods = {"DialedSearchCV": _make_dialed, "RandomizedSearchCV": _make_random,
                   "OptunaSearchCV": _make_optuna}
@@ -231,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     saved = _med(d_pr, "rounds") / _med(d_no, "rounds")
     quality = _med(d_pr, "best") / _med(d_no, "best")
     vs_optuna = _med(d_pr, "best") / _med(o_pr, "best")
+    d_eq = lgb_rows[equal]
+    vs_optuna_eq = _med(d_eq, "best") / _med(o_pr, "best")
     dcv, rcv, ocv = cv_rows["DialedSearchCV"], cv_rows["RandomizedSearchCV"], \
         cv_rows["OptunaSearchCV"]
     cpu_ratio = _med(dcv, "cpu") / _med(rcv, "cpu")
@@ -244,6 +260,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"within 2% of Optuna + LightGBMPruningCallback's: {_med(d_pr, 'best'):.4f} vs "
                 f"{_med(o_pr, 'best'):.4f} (ratio {vs_optuna:.3f}; rounds "
                 f"{_med(d_pr, 'rounds'):.0f} vs {_med(o_pr, 'rounds'):.0f})"),
+        _target(vs_optuna_eq <= 1.02, f"at the rounds Optuna + LightGBMPruningCallback spent "
+                f"(dialed runs more trials until it has spent as many), dialed's best is within "
+                f"2% of Optuna's: {_med(d_eq, 'best'):.4f} vs {_med(o_pr, 'best'):.4f} (ratio "
+                f"{vs_optuna_eq:.3f}; {_med(d_eq, 'rounds'):.0f} rounds in "
+                f"{_med(d_eq, 'trials'):.0f} trials)"),
         _target(_med(dcv, "best") >= _med(rcv, "best") - 0.005,
                 f"DialedSearchCV's best CV accuracy at equal fits is at least "
                 f"RandomizedSearchCV's - 0.005: {_med(dcv, 'best'):.4f} vs "
@@ -279,12 +300,12 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## A. LightGBM, the same budget with and without a pruning callback",
         "",
-        "| method | boosting rounds spent | of N x R | trials pruned | best valid logloss "
-        "| wall s |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| method | trials | boosting rounds spent | of N x R | trials pruned "
+        "| best valid logloss | wall s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, rows in lgb_rows.items():
-        lines.append(f"| {name} | {_med(rows, 'rounds'):.0f} | "
+        lines.append(f"| {name} | {_med(rows, 'trials'):.0f} | {_med(rows, 'rounds'):.0f} | "
                      f"{_med(rows, 'rounds') / (n * rounds):.2f} | {_med(rows, 'pruned'):.0f} | "
                      f"{_med(rows, 'best'):.4f} | {_med(rows, 'wall'):.1f} |")
     lines += ["", "Per seed (best valid logloss / rounds):", "",
