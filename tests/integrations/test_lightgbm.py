@@ -7,15 +7,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-lgb = pytest.importorskip("lightgbm")
+pytest.importorskip("lightgbm")
 
+import lightgbm as lgb
 from sklearn.datasets import make_classification
 
 import dialed
 from dialed.errors import ConfigError
 from dialed.integrations.lightgbm import PruningCallback, stepwise_space, tune_stepwise
 
-PARAMS = {"objective": "binary", "verbosity": -1, "num_leaves": 7, "min_data_in_leaf": 5}
+PARAMS = {"objective": "binary", "verbosity": -1, "num_leaves": 7, "min_data_in_leaf": 5,
+          "num_threads": 1}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,8 @@ def test_the_scikit_learn_api_and_early_stopping(data: tuple) -> None:
     X, y = make_classification(n_samples=400, n_features=8, random_state=1)
     study = _study()
     trial = study.ask()
-    model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.3, verbose=-1, num_leaves=7)
+    model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.3, verbose=-1, num_leaves=7,
+                               n_jobs=1)
     model.fit(X[:300], y[:300], eval_set=[(X[300:], y[300:])],
               callbacks=[lgb.early_stopping(5, verbose=False),
                          PruningCallback(trial, "binary_logloss")])
@@ -128,7 +131,7 @@ def test_a_callback_without_a_trial_is_one_line_before_training() -> None:
 
 def test_stepwise_tuning_attributes_each_family(data: tuple) -> None:
     train, valid = data
-    result = tune_stepwise({"objective": "binary", "num_leaves": 7}, train, valid,
+    result = tune_stepwise({"objective": "binary", "num_threads": 1}, train, valid,
                            metric="binary_logloss", num_boost_round=15,
                            trials_per_stage=2, families=["tree_shape", "learning_rate"],
                            repeats=2, seed=0)

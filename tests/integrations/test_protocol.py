@@ -46,3 +46,18 @@ def test_a_metric_never_produced_lists_those_that_were() -> None:
         "cb: the training never produced 'valid auc'; it produced: 'train l2', 'valid l2'"
     )
     assert info.value.produced == ["train l2", "valid l2"]
+
+
+def test_importing_the_integrations_loads_none_of_the_libraries() -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = ("import dialed, dialed.integrations, sys, json\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    heavy = {"sklearn", "lightgbm", "xgboost", "torch", "lightning", "transformers", "mlflow",
+             "tensorboard", "optuna"}
+    assert not {m.split(".")[0] for m in loaded} & heavy

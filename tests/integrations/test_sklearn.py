@@ -183,3 +183,18 @@ def test_error_score_raise_raises_the_fits_error(data: tuple) -> None:
     with pytest.raises(ValueError, match="alpha"):
         search.fit(X, y)
     assert [t.state.value for t in search.study_.trials] == ["failed"]
+
+
+@pytest.mark.parametrize("pruning", [False, True])
+def test_a_callable_scoring_returning_several_metrics(data: tuple, pruning: bool) -> None:
+    X, y = data
+
+    def scores(estimator: object, X_: np.ndarray, y_: np.ndarray) -> dict[str, float]:
+        pred = estimator.predict(X_)  # type: ignore[attr-defined]
+        return {"acc": float(np.mean(pred == y_)), "err": float(np.mean(pred != y_))}
+
+    search = DialedSearchCV(LogisticRegression(), {"C": C}, n_trials=3, cv=2, seed=0,
+                            scoring=scores, refit="acc", pruning=pruning).fit(X, y)
+    assert search.multimetric_ is True
+    assert search.best_score_ == pytest.approx(search.cv_results_["mean_test_acc"].max())
+    assert all(t.state.value in ("complete", "pruned") for t in search.study_.trials)

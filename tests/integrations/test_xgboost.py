@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-xgb = pytest.importorskip("xgboost")
+pytest.importorskip("xgboost")
 
+import xgboost as xgb
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 

@@ -195,9 +195,11 @@ class DialedSearchCV(BaseSearchCV):  # type: ignore[misc]
                 if self.error_score == "raise":
                     raise
                 continue
-            means = _fold_means(fold_outs)
-            _tell(self.study_, trial, {k if k != "score" else self._metric_: v
-                                       for k, v in means.items()})
+            values = {k if k != "score" else self._metric_: v
+                      for k, v in _fold_means(fold_outs).items()}
+            values.setdefault(self._metric_, float(np.mean(
+                [_objective(o["test_scores"], self) for o in fold_outs])))
+            _tell(self.study_, trial, values)
             kept.append(config)
             outs.extend(fold_outs)
         if not kept:
@@ -304,7 +306,10 @@ def _score(search: DialedSearchCV, model: Any, X: Any, y: Any, train: Any, test:
 
 
 def _objective(scores: Any, search: DialedSearchCV) -> float:
-    return float(scores[search._metric_] if isinstance(scores, dict) else scores)
+    if not isinstance(scores, dict):
+        return float(scores)
+    # a callable scoring that returns a dict: its first metric unless refit names one
+    return float(scores.get(search._metric_, next(iter(scores.values()))))
 
 
 def _fold_means(outs: Sequence[dict[str, Any]]) -> dict[str, float]:
