@@ -5,7 +5,8 @@ the dashboard read it), written through dialed's :class:`~dialed.storage._sql_en
 SQLite in WAL mode with ``BEGIN IMMEDIATE`` writes, or PostgreSQL; every call one transaction,
 retried while the database is busy; a finished trial synced to disk when the call returns, a
 running trial's bookkeeping (creation, parameters, reports) committed without waiting for the
-disk, as dialed's own engine does.
+disk, as dialed's own engine does. A trial records the process that runs it (``host:pid``): when
+that process dies mid-trial, dialed (``load_study``, the CLI) marks the trial failed.
 
 How Optuna's data sits in dialed's schema:
 
@@ -54,7 +55,7 @@ from optuna.study._frozen import FrozenStudy
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
-from dialed._util import derive_seed, new_seed, now
+from dialed._util import derive_seed, new_seed, now, worker_id
 from dialed.errors import SpaceError, StorageError, StudyNotFoundError
 from dialed.integrations._optuna_convert import (
     STATE_FROM_OPTUNA,
@@ -295,6 +296,7 @@ class DialedStorage(BaseStorage):
                 "study_id": study_id, "number": number, "state": state.value,
                 "seed": derive_seed(seed, number), "created_at": now(), "started_at": started,
                 "finished_at": finished, "heartbeat_at": started, "environment": "{}",
+                "worker": worker_id() if state == TrialState.RUNNING else None,
                 **texts,
             }))
             if t is not None:
@@ -364,6 +366,7 @@ class DialedStorage(BaseStorage):
         changes: dict[str, Any] = {"where_trial_id": trial_id, "state": new.value}
         if new == TrialState.RUNNING:
             changes["started_at"] = changes["heartbeat_at"] = stamp
+            changes["worker"] = worker_id()
         if new.finished:
             changes["finished_at"] = stamp
 
