@@ -110,9 +110,12 @@ _SPACE_SIZE = sa.select(sa.func.count()).select_from(study_space).where(
     study_space.c.study_id == sa.bindparam("sid"))
 _STUDY_ROW = sa.select(studies.c.name, studies.c.metrics).where(
     studies.c.study_id == sa.bindparam("sid"))
-_IN_STATES = (sa.select(trials.c.trial_id)
-              .where(trials.c.study_id == sa.bindparam("sid"),
-                     trials.c.state.in_(sa.bindparam("states", expanding=True)))
+#: The study (no row: there is none) and its trials in some states (NULL: none), in one query.
+_IN_STATES = (sa.select(studies.c.study_id, trials.c.trial_id)
+              .select_from(studies.outerjoin(trials, sa.and_(
+                  trials.c.study_id == studies.c.study_id,
+                  trials.c.state.in_(sa.bindparam("states", expanding=True)))))
+              .where(studies.c.study_id == sa.bindparam("sid"))
               .order_by(trials.c.number))
 _STATES = tuple(OptunaState)
 _UNFINISHED = (OptunaState.RUNNING, OptunaState.WAITING)
@@ -527,9 +530,9 @@ class DialedStorage(BaseStorage):
         wanted = [STATE_FROM_OPTUNA[s].value for s in _STATES if s in states]
 
         def txn(conn: sa.Connection) -> tuple[_Study, list[TrialRecord]]:
-            ids = conn.execute(_IN_STATES, {"sid": study_id, "states": wanted}).scalars().all()
-            found = [r for i in ids for r in _load(conn, {"trial": i})]
-            return self._study(conn, study_id, check=not found), found
+            rows = conn.execute(_IN_STATES, {"sid": study_id, "states": wanted}).all()
+            found = [r for _, i in rows if i is not None for r in _load(conn, {"trial": i})]
+            return self._study(conn, study_id, check=not rows), found
 
         known, records = self._db.run(txn, write=False)
         with self._lock:
