@@ -5,7 +5,8 @@ the dashboard read it), written through dialed's :class:`~dialed.storage._sql_en
 SQLite in WAL mode with ``BEGIN IMMEDIATE`` writes, or PostgreSQL; every call one transaction,
 retried while the database is busy; a finished trial synced to disk when the call returns, a
 running trial's bookkeeping (creation, parameters, reports) committed without waiting for the
-disk, as dialed's own engine does.
+disk, as dialed's own engine does. A trial records the process that runs it (``host:pid``): when
+that process dies mid-trial, dialed (``load_study``, the CLI) marks the trial failed.
 
 How Optuna's data sits in dialed's schema:
 
@@ -26,6 +27,7 @@ costs what changed since the last read, not the whole study.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import functools
@@ -33,9 +35,9 @@ import json
 import math
 import threading
 import uuid
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import optuna
 import sqlalchemy as sa
@@ -53,8 +55,8 @@ from optuna.study._frozen import FrozenStudy
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState as OptunaState
 
-from dialed._util import derive_seed, new_seed, now
-from dialed.errors import SpaceError, StorageError
+from dialed._util import derive_seed, new_seed, now, worker_id
+from dialed.errors import SpaceError, StorageError, StudyNotFoundError
 from dialed.integrations._optuna_convert import (
     STATE_FROM_OPTUNA,
     STATE_TO_OPTUNA,
@@ -74,14 +76,20 @@ from dialed.storage._sql_engine import Database
 from dialed.storage._sql_rows import (
     INSERT_METRICS,
     INSERT_TRIAL,
-    load_trials,
+    intermediate_of,
     lock_study,
+    metrics_of,
     new_id,
     next_number,
+    record,
+    trial_queries,
+    where_params,
 )
 from dialed.trial import TrialRecord, TrialState
 
 __all__ = ["DialedStorage"]
+
+_T = TypeVar("_T")
 
 #: Prefixes of the study attributes that hold Optuna's user and system attributes.
 USER, SYSTEM = "optuna.user:", "optuna.system:"
@@ -94,12 +102,23 @@ _TRIAL_ROW = (sa.select(trials.c.study_id, trials.c.number, trials.c.state, tria
               .where(trials.c.trial_id == sa.bindparam("tid"))
               .with_for_update(key_share=True))
 _UPDATE = sa.update(trials).where(trials.c.trial_id == sa.bindparam("where_trial_id"))
+_END_UNFINISHED = _UPDATE.where(trials.c.state.in_([TrialState.RUNNING.value,
+                                                    TrialState.WAITING.value]))
 _SPACE_ENTRY = sa.select(study_space.c.distribution).where(
     study_space.c.study_id == sa.bindparam("sid"), study_space.c.name == sa.bindparam("name"))
 _SPACE_SIZE = sa.select(sa.func.count()).select_from(study_space).where(
     study_space.c.study_id == sa.bindparam("sid"))
 _STUDY_ROW = sa.select(studies.c.name, studies.c.metrics).where(
     studies.c.study_id == sa.bindparam("sid"))
+#: The study (no row: there is none) and its trials in some states (NULL: none), in one query.
+_IN_STATES = (sa.select(studies.c.study_id, trials.c.trial_id)
+              .select_from(studies.outerjoin(trials, sa.and_(
+                  trials.c.study_id == studies.c.study_id,
+                  trials.c.state.in_(sa.bindparam("states", expanding=True)))))
+              .where(studies.c.study_id == sa.bindparam("sid"))
+              .order_by(trials.c.number))
+_STATES = tuple(OptunaState)
+_UNFINISHED = (OptunaState.RUNNING, OptunaState.WAITING)
 _TRIAL_ID = sa.select(trials.c.trial_id).where(
     trials.c.study_id == sa.bindparam("sid"), trials.c.number == sa.bindparam("number"))
 
@@ -130,6 +149,11 @@ class DialedStorage(BaseStorage):
         self.url = self._db.url
         self._lock = threading.RLock()
         self._studies: dict[int, _Study] = {}
+        #: The trials this process created and runs, as written (write-through): a running
+        #: trial belongs to the worker that runs it, so reading it back needs no query.
+        self._mine: dict[int, tuple[int, FrozenTrial]] = {}
+        #: Those of them with parameters or attributes not written yet (see _buffer).
+        self._dirty: set[int] = set()
 
     def __repr__(self) -> str:
         return f"DialedStorage({self._db.shown!r})"
@@ -138,7 +162,11 @@ class DialedStorage(BaseStorage):
         return (DialedStorage, (self.url,))
 
     def close(self) -> None:
-        """Release the database's connections."""
+        """Write what this process's running trials hold unwritten; release the connections."""
+        for trial_id in list(self._dirty):
+            with contextlib.suppress(KeyError, UpdateFinishedTrialError):
+                self._write(trial_id, functools.partial(self._flush, trial_id=trial_id),
+                            _same, flushes=True)
         self._db.dispose()
 
     # -- studies ---------------------------------------------------------------------------
@@ -173,6 +201,7 @@ class DialedStorage(BaseStorage):
         self._db.run(txn)
         with self._lock:
             self._studies.pop(study_id, None)
+            self._mine = {k: v for k, v in self._mine.items() if v[0] != study_id}
 
     def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
         self._set_study_attr(study_id, USER + key, value)
@@ -259,14 +288,18 @@ class DialedStorage(BaseStorage):
                 name: distribution_to_json(d) for name, d in dists.items()}}),
         }
 
-        def txn(conn: sa.Connection) -> int:
-            known = self._study(conn, study_id)
-            seed = lock_study(conn, study_id)
+        def txn(conn: sa.Connection) -> tuple[int, int]:
+            try:
+                seed = lock_study(conn, study_id)
+            except StudyNotFoundError:
+                raise KeyError(f"no study with id {study_id} in {self._db.shown}") from None
+            known = self._study(conn, study_id, check=False)
             number = next_number(conn, study_id)
             trial_id = new_id(conn.execute(INSERT_TRIAL, {
                 "study_id": study_id, "number": number, "state": state.value,
                 "seed": derive_seed(seed, number), "created_at": now(), "started_at": started,
                 "finished_at": finished, "heartbeat_at": started, "environment": "{}",
+                "worker": worker_id() if state == TrialState.RUNNING else None,
                 **texts,
             }))
             if t is not None:
@@ -278,9 +311,17 @@ class DialedStorage(BaseStorage):
                     conn.execute(sa.insert(trial_intermediate), [
                         {"trial_id": trial_id, "step": step, "value": _stored(v)}
                         for step, v in t.intermediate_values.items()])
-            return trial_id
+            return trial_id, number
 
-        return self._db.run(txn, durable=state.finished)
+        trial_id, number = self._db.run(txn, durable=state.finished)
+        if t is None:
+            with self._lock:
+                self._mine[trial_id] = (study_id, FrozenTrial(
+                    number=number, state=OptunaState.RUNNING, value=None, values=None,
+                    datetime_start=_datetime(started), datetime_complete=None, params={},
+                    distributions={}, user_attrs={}, system_attrs={}, intermediate_values={},
+                    trial_id=trial_id))
+        return trial_id
 
     def set_trial_param(
         self,
@@ -292,9 +333,20 @@ class DialedStorage(BaseStorage):
         value = distribution.to_external_repr(param_value_internal)
         dist_json = distribution_to_json(distribution)
 
+        def change(t: FrozenTrial) -> FrozenTrial:
+            return _changed(t, params={**t.params, param_name: value},
+                            distributions={**t.distributions, param_name: distribution})
+
+        with self._lock:
+            mine = self._mine.get(trial_id)
+            known = None if mine is None else self._studies.get(mine[0])
+            registered = known is not None and known.space.get(param_name) == dist_json
+        if registered and self._buffer(trial_id, change):
+            return
+
         def txn(conn: sa.Connection) -> None:
             row = self._updatable(conn, trial_id)
-            known = self._study(conn, row.study_id)
+            known = self._study(conn, row.study_id, check=False)
             self._register(conn, known, row.study_id, param_name, distribution)
             params = json.loads(row.params)
             params[param_name] = value
@@ -303,60 +355,102 @@ class DialedStorage(BaseStorage):
             conn.execute(_UPDATE, {"where_trial_id": trial_id, "params": _dumps(params),
                                    "system_attrs": _dumps(system)})
 
-        self._db.run(txn, durable=False)
+        self._write(trial_id, txn, change)
 
     def set_trial_state_values(
         self, trial_id: int, state: OptunaState, values: Sequence[float] | None = None
     ) -> bool:
         new = STATE_FROM_OPTUNA[state]
+        stamp = now()
+        kept = None if values is None else [float(v) for v in values]
+
+        with self._lock:
+            mine = self._mine.get(trial_id)
+        changes: dict[str, Any] = {"where_trial_id": trial_id, "state": new.value}
+        if new == TrialState.RUNNING:
+            changes["started_at"] = changes["heartbeat_at"] = stamp
+            changes["worker"] = worker_id()
+        if new.finished:
+            changes["finished_at"] = stamp
 
         def txn(conn: sa.Connection) -> bool:
-            row = self._updatable(conn, trial_id)
-            if new == TrialState.RUNNING and row.state != TrialState.WAITING.value:
-                return False  # another worker took this waiting trial first
-            changes: dict[str, Any] = {"where_trial_id": trial_id, "state": new.value}
-            if new == TrialState.RUNNING:
-                changes["started_at"] = changes["heartbeat_at"] = now()
-            if new.finished:
-                changes["finished_at"] = now()
-            conn.execute(_UPDATE, changes)
-            if values is not None:
-                known = self._study(conn, row.study_id)
-                _insert_values(conn, known, row.study_id, trial_id, values)
+            buffered = self._flush(conn, trial_id, write=False)
+            if mine is not None and new.finished:  # one statement, which checks the state
+                done = conn.execute(_END_UNFINISHED, {**changes, **buffered})
+                if done.rowcount != 1:
+                    self._updatable(conn, trial_id)  # raises: gone, or finished elsewhere
+                study_id = mine[0]
+            else:
+                row = self._updatable(conn, trial_id)
+                if new == TrialState.RUNNING and row.state != TrialState.WAITING.value:
+                    return False  # another worker took this waiting trial first
+                conn.execute(_UPDATE, {**changes, **buffered})
+                study_id = row.study_id
+            if kept is not None:
+                known = self._study(conn, study_id, check=False)
+                _insert_values(conn, known, study_id, trial_id, kept)
             return True
 
-        return self._db.run(txn, durable=new.finished)
+        done = bool(self._write(trial_id, txn, lambda t: _changed(
+            t, state=state, values=kept if kept is not None else t.values,
+            datetime_complete=_datetime(stamp) if new.finished else None),
+            durable=new.finished, flushes=True))
+        if done and new.finished:  # the trial as written is the trial as stored: keep it
+            with self._lock:
+                ended = self._mine.pop(trial_id, None)
+                known = None if ended is None else self._studies.get(ended[0])
+                if ended is not None and known is not None:
+                    _keep(known, ended[1])
+        return done
 
     def set_trial_intermediate_value(
         self, trial_id: int, step: int, intermediate_value: float
     ) -> None:
         def txn(conn: sa.Connection) -> None:
             self._updatable(conn, trial_id)
+            self._flush(conn, trial_id)
             stmt = self._db.insert(trial_intermediate).values(
                 trial_id=trial_id, step=int(step), value=_stored(intermediate_value))
             conn.execute(stmt.on_conflict_do_update(
                 index_elements=[trial_intermediate.c.trial_id, trial_intermediate.c.step],
                 set_={"value": stmt.excluded.value}))
 
-        self._db.run(txn, durable=False)
+        self._write(trial_id, txn, lambda t: _changed(t, intermediate_values={
+            **t.intermediate_values, int(step): float(intermediate_value)}), flushes=True)
 
     def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        stored = json.loads(_dumps(value))
+
+        def change(t: FrozenTrial) -> FrozenTrial:
+            return _changed(t, user_attrs={**t.user_attrs, key: stored})
+
+        if self._buffer(trial_id, change):
+            return
+
         def txn(conn: sa.Connection) -> None:
             row = self._updatable(conn, trial_id)
             attrs = json.loads(row.user_attrs)
             attrs[key] = value
             conn.execute(_UPDATE, {"where_trial_id": trial_id, "user_attrs": _dumps(attrs)})
 
-        self._db.run(txn, durable=False)
+        self._write(trial_id, txn, change)
 
     def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        stored = json.loads(_dumps(value))
+
+        def change(t: FrozenTrial) -> FrozenTrial:
+            return _changed(t, system_attrs={**t.system_attrs, key: stored})
+
+        if self._buffer(trial_id, change):
+            return
+
         def txn(conn: sa.Connection) -> None:
             row = self._updatable(conn, trial_id)
             system = json.loads(row.system_attrs)
             system.setdefault(TRIAL_SYSTEM, {})[key] = value
             conn.execute(_UPDATE, {"where_trial_id": trial_id, "system_attrs": _dumps(system)})
 
-        self._db.run(txn, durable=False)
+        self._write(trial_id, txn, change)
 
     # -- trials: reads ---------------------------------------------------------------------
     def get_trial_id_from_study_id_trial_number(self, study_id: int, trial_number: int) -> int:
@@ -374,12 +468,15 @@ class DialedStorage(BaseStorage):
                 cached = known.finished.get(trial_id)
                 if cached is not None:
                     return cached
+            mine = self._mine.get(trial_id)
+            if mine is not None:
+                return mine[1]
 
         def txn(conn: sa.Connection) -> FrozenTrial:
-            found = load_trials(conn, {"trial": trial_id})
+            found = _load(conn, {"trial": trial_id})
             if not found:
                 raise KeyError(f"no trial with id {trial_id} in {self._db.shown}")
-            return _frozen(found[0], self._study(conn, found[0].study_id))
+            return _frozen(found[0], self._study(conn, found[0].study_id, check=False))
 
         return self._db.run(txn, write=False)
 
@@ -389,24 +486,64 @@ class DialedStorage(BaseStorage):
         deepcopy: bool = True,
         states: Container[OptunaState] | None = None,
     ) -> list[FrozenTrial]:
+        if states is not None and all(s in _UNFINISHED for s in _STATES if s in states):
+            return self._unfinished(study_id, deepcopy, states)  # a worker's look for waiting
         with self._lock:
-            frontier = self._studies[study_id].frontier if study_id in self._studies else None
+            before = self._studies.get(study_id)
+            frontier = None if before is None else before.frontier
+
+        def held(trial_id: int, state: str) -> bool:
+            """Whether this process holds the trial as stored: finished and read before, or
+            running here."""
+            if before is not None and trial_id in before.finished:
+                return True
+            mine = self._mine.get(trial_id)
+            return mine is not None and state not in _FINISHED
 
         def txn(conn: sa.Connection) -> tuple[_Study, list[TrialRecord]]:
-            known = self._study(conn, study_id)
             where: dict[str, Any] = {"study": study_id}
             if frontier is not None:
                 where["min_trial_id"] = frontier
-            return known, load_trials(conn, where)
+            found = _load(conn, where, held)
+            return self._study(conn, study_id, check=not found), found
 
         known, records = self._db.run(txn, write=False)
         with self._lock:
-            unfinished = _take(known, records, frontier)
-            found = sorted(known.ordered + unfinished, key=_number) if unfinished \
-                else list(known.ordered)
+            unfinished = [self._latest(t) for t in _take(known, records, frontier)]
+            for rec in records:
+                if rec.state.finished:
+                    self._mine.pop(rec.trial_id, None)
+                    self._dirty.discard(rec.trial_id)
+            found = list(known.ordered)
+            if unfinished:
+                found.extend(unfinished)
+                tail = found[-len(unfinished) - 1:]
+                if tail != sorted(tail, key=_number):
+                    found.sort(key=_number)
         if states is not None:
             found = [t for t in found if t.state in states]
         return copy.deepcopy(found) if deepcopy else found
+
+    def _unfinished(self, study_id: int, deepcopy: bool, states: Container[OptunaState]
+                    ) -> list[FrozenTrial]:
+        """The study's trials in ``states`` (unfinished ones only): one indexed query."""
+        wanted = [STATE_FROM_OPTUNA[s].value for s in _STATES if s in states]
+
+        def txn(conn: sa.Connection) -> tuple[_Study, list[TrialRecord]]:
+            rows = conn.execute(_IN_STATES, {"sid": study_id, "states": wanted}).all()
+            found = [r for _, i in rows if i is not None for r in _load(conn, {"trial": i})]
+            return self._study(conn, study_id, check=not rows), found
+
+        known, records = self._db.run(txn, write=False)
+        with self._lock:
+            out = [self._latest(_frozen(r, known)) for r in records]
+        return copy.deepcopy(out) if deepcopy else out
+
+    def _latest(self, trial: FrozenTrial) -> FrozenTrial:
+        """``trial`` as read, or as this process holds it when it runs it (with what it has
+        not written yet)."""
+        mine = self._mine.get(trial._trial_id)
+        return trial if mine is None else mine[1]
 
     def get_n_trials(
         self, study_id: int, state: tuple[OptunaState, ...] | OptunaState | None = None
@@ -426,6 +563,58 @@ class DialedStorage(BaseStorage):
         return self._db.run(txn, write=False)
 
     # -- helpers -----------------------------------------------------------------------------
+    def _write(self, trial_id: int, txn: Callable[[sa.Connection], _T],
+               change: Callable[[FrozenTrial], FrozenTrial], durable: bool = False,
+               flushes: bool = False) -> _T:
+        """Run a write to a trial; then apply ``change`` to the trial as this process knows it
+        (when it is one of its own; one whose write failed is forgotten). ``flushes``: the
+        write carried the trial's buffered changes (:meth:`_flush`)."""
+        try:
+            out = self._db.run(txn, durable=durable)
+        except (KeyError, UpdateFinishedTrialError):  # gone, or finished by another process
+            with self._lock:
+                self._mine.pop(trial_id, None)
+                self._dirty.discard(trial_id)
+            raise
+        with self._lock:
+            mine = self._mine.get(trial_id)
+            if mine is not None and out is not False:
+                self._mine[trial_id] = (mine[0], change(mine[1]))
+            if flushes:
+                self._dirty.discard(trial_id)
+        return out
+
+    def _buffer(self, trial_id: int, change: Callable[[FrozenTrial], FrozenTrial]) -> bool:
+        """Apply ``change`` to one of this process's running trials and write it with the
+        trial's next write (a report, its end), as dialed's engine buffers a trial's
+        suggestions: False when the trial is not one of them."""
+        with self._lock:
+            mine = self._mine.get(trial_id)
+            if mine is None:
+                return False
+            if mine[1].state.is_finished():
+                raise UpdateFinishedTrialError(
+                    f"trial {mine[1].number} is {mine[1].state.name} and cannot be changed")
+            self._mine[trial_id] = (mine[0], change(mine[1]))
+            self._dirty.add(trial_id)
+            return True
+
+    def _flush(self, conn: sa.Connection, trial_id: int, write: bool = True) -> dict[str, str]:
+        """Write the buffered parameters and attributes of one of this process's trials (or,
+        ``write=False``, return the columns for the caller's update); the caller's
+        :meth:`_write` marks them written once its transaction commits."""
+        with self._lock:
+            if trial_id not in self._dirty:
+                return {}
+            t = self._mine[trial_id][1]
+        columns = {
+            "params": _dumps(t.params), "user_attrs": _dumps(t.user_attrs),
+            "system_attrs": _dumps({TRIAL_SYSTEM: t.system_attrs, DISTRIBUTIONS: {
+                n: distribution_to_json(d) for n, d in t.distributions.items()}})}
+        if write:
+            conn.execute(_UPDATE, {"where_trial_id": trial_id, **columns})
+        return columns
+
     def _known(self, study_id: int) -> _Study:
         with self._lock:
             found = self._studies.get(study_id)
@@ -433,9 +622,15 @@ class DialedStorage(BaseStorage):
             return found
         return self._db.run(lambda conn: self._study(conn, study_id), write=False)
 
-    def _study(self, conn: sa.Connection, study_id: int) -> _Study:
+    def _study(self, conn: sa.Connection, study_id: int, check: bool = True) -> _Study:
         """The study (read once per process: its name and objectives never change); KeyError
-        when there is none (checked in the database on every call)."""
+        when there is none (checked in the database unless ``check`` is false and the study is
+        known: the caller found one of its rows)."""
+        if not check:
+            with self._lock:
+                found = self._studies.get(study_id)
+            if found is not None:
+                return found
         row = conn.execute(_STUDY_ROW, {"sid": study_id}).first()
         if row is None:
             with self._lock:
@@ -561,8 +756,8 @@ def _frozen(record: TrialRecord, known: _Study) -> FrozenTrial:
         state=STATE_TO_OPTUNA[record.state],
         value=None,
         values=values,
-        datetime_start=None if start is None else datetime.datetime.fromtimestamp(start),
-        datetime_complete=None if end is None else datetime.datetime.fromtimestamp(end),
+        datetime_start=_datetime(start),
+        datetime_complete=_datetime(end),
         params=dict(record.params),
         distributions={name: _distribution(dists[name]) for name in record.params
                        if name in dists},
@@ -573,6 +768,48 @@ def _frozen(record: TrialRecord, known: _Study) -> FrozenTrial:
     )
 
 
+def _load(conn: sa.Connection, where: dict[str, Any],
+          held: Callable[[int, str], bool] | None = None) -> list[TrialRecord]:
+    """The trials matching ``where`` (see :func:`dialed.storage._sql_rows.trial_queries`).
+
+    Their metrics are read only when one of them is finished (Optuna gives values to none
+    other). When the caller ``held`` every one already, as stored, only their ids, numbers and
+    states are returned."""
+    rows = conn.execute(trial_queries(tuple(where))[0], where_params(where)).all()
+    if not rows:
+        return []
+    if held is not None and all(held(r.trial_id, r.state) for r in rows):
+        return [TrialRecord(r.trial_id, r.study_id, r.number, TrialState(r.state), r.seed)
+                for r in rows]
+    values = metrics_of(conn, where) if any(r.state in _FINISHED for r in rows) else {}
+    steps = intermediate_of(conn, where)
+    return [record(r._mapping, values.get(r.trial_id, {}), steps.get(r.trial_id, {}))
+            for r in rows]
+
+
+def _same(trial: FrozenTrial) -> FrozenTrial:
+    return trial
+
+
+def _datetime(stamp: float | None) -> datetime.datetime | None:
+    """A stored UNIX time as Optuna's naive local datetime."""
+    return None if stamp is None else datetime.datetime.fromtimestamp(stamp)
+
+
+def _changed(trial: FrozenTrial, **fields: Any) -> FrozenTrial:
+    """A new frozen trial: ``trial`` with some fields replaced (never changed in place: a
+    caller may hold the old one)."""
+    now_fields: dict[str, Any] = {
+        "number": trial.number, "state": trial.state, "value": None, "values": trial.values,
+        "datetime_start": trial.datetime_start, "datetime_complete": trial.datetime_complete,
+        "params": trial.params, "distributions": trial.distributions,
+        "user_attrs": trial.user_attrs, "system_attrs": trial.system_attrs,
+        "intermediate_values": trial.intermediate_values, "trial_id": trial._trial_id,
+    }
+    now_fields.update(fields)
+    return FrozenTrial(**now_fields)
+
+
 def _take(known: _Study, records: Iterable[TrialRecord], frontier: int | None
           ) -> list[FrozenTrial]:
     """Keep the finished trials of a read from ``frontier`` on; the unfinished ones, which are
@@ -581,25 +818,35 @@ def _take(known: _Study, records: Iterable[TrialRecord], frontier: int | None
     lowest: int | None = None
     top: int | None = None
     resort = False
-    for record in records:
-        top = record.trial_id if top is None else max(top, record.trial_id)
-        if record.trial_id in known.finished:
+    for rec in records:
+        top = rec.trial_id if top is None else max(top, rec.trial_id)
+        if rec.trial_id in known.finished:
             continue
-        trial = _frozen(record, known)
-        if record.state.finished:
-            if known.ordered and known.ordered[-1].number > trial.number:
-                resort = True
-            known.finished[record.trial_id] = trial
-            known.ordered.append(trial)
+        trial = _frozen(rec, known)
+        if rec.state.finished:
+            resort = _keep(known, trial, sort=False) or resort
         else:
             unfinished.append(trial)
-            lowest = record.trial_id if lowest is None else min(lowest, record.trial_id)
+            lowest = rec.trial_id if lowest is None else min(lowest, rec.trial_id)
     if resort:
         known.ordered.sort(key=_number)
     if known.frontier == frontier:  # no other thread moved it meanwhile
         known.frontier = lowest if lowest is not None else (
             frontier if top is None else top + 1)
     return unfinished
+
+
+def _keep(known: _Study, trial: FrozenTrial, sort: bool = True) -> bool:
+    """Keep a finished trial; True when it came before one kept earlier (with ``sort``, the
+    trials are sorted again then)."""
+    if trial._trial_id in known.finished:
+        return False
+    late = bool(known.ordered) and known.ordered[-1].number > trial.number
+    known.finished[trial._trial_id] = trial
+    known.ordered.append(trial)
+    if late and sort:
+        known.ordered.sort(key=_number)
+    return late
 
 
 def _number(trial: FrozenTrial) -> int:
