@@ -277,8 +277,8 @@ def read_rung(study: Study, scale: float, space: Space, confidence: float = 0.95
         params, vals = dict(best.params), best.values[metric.name]
         value = float(np.mean(vals))
         err = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else math.nan
-        if len(vals) > 1:
-            tolerance = best.interval(metric.name, confidence).half_width
+        if len(vals) > 1:  # the normal quantile: with two seeds, t's would be 12.7
+            tolerance = _z(confidence) * err
         source = f"confirm {rounds[-1].round}"
     else:
         top = min(trials, key=lambda t: (metric.loss(t.metrics[metric.name]), t.number))
@@ -356,6 +356,12 @@ def clip(dist: Distribution, value: float) -> Any:
     if isinstance(dist, FloatDistribution) and dist.step is None:
         return v
     return dist.from_unit(dist.to_unit(v))
+
+
+def _z(confidence: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2.0))
 
 
 def _native(dist: Distribution, value: float) -> Any:
