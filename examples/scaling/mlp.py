@@ -51,4 +51,5 @@ def train(width: int, lr: float, seed: int, steps: int = 100, batch: int = 64) -
 
 
 def objective(trial) -> float:  # type: ignore[no-untyped-def]
-    return train(int(trial.scale["width"]), trial.params["lr"], trial.seed % 2**31)
+    lr = trial.suggest_float("lr", 1e-4, 0.3, log=True, family="optimizer")  # as study.yaml
+    return train(int(trial.scale["width"]), lr, trial.seed % 2**31)
