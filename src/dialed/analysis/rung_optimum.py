@@ -6,8 +6,8 @@ Experimental Attainment of Optimum Conditions", JRSS B 13(1), 1951). Fitting it 
 trials of a study gives the curvature ``c``; settings whose loss lies within ``tolerance``
 of the best (the half-width of the best configuration's confirm interval, ``z · s/√n``: a
 difference the seeds cannot tell apart) span ``|x - x*| ≤ √(tolerance / c)``, and that
-half-width is the optimum's uncertainty ``σ``. ``x`` is the parameter's coordinate in the space of the fit:
-``log p`` for a log-scale parameter, ``p`` otherwise.
+half-width is the optimum's uncertainty ``σ``. ``x`` is the parameter's coordinate in the
+space of the fit: ``log p`` for a log-scale parameter, ``p`` otherwise.
 
 Without curvature (a flat or concave marginal, or too few trials) ``σ`` is the spread of the
 near-best trials' coordinates, and at least ``MIN_SHARE`` of the searched range.
