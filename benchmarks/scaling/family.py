@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 DIM = 16
-STEPS = 100
+STEPS = 50
 BATCH = 64
 SPACE = {"lr": {"type": "float", "low": 1e-4, "high": 0.3, "log": True, "family": "optimizer"}}
 _DATA: dict[int, tuple[torch.Tensor, ...]] = {}

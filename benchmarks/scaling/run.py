@@ -2,17 +2,17 @@
 the ladder never searched.
 
 On the MLP family (:mod:`benchmarks.scaling.family`) each seed runs a ladder of studies at
-widths 16-128 (a fixed budget of TPE trials per rung, then confirm), predicts the learning rate
-at width 512 (4x the largest rung) and compares, at width 512:
+widths 32-256 (a fixed budget of TPE trials per rung, then confirm), predicts the learning rate
+at width 1024 (4x the largest rung) and compares, at width 1024:
 
 (a) the predicted configuration;
 (b) the largest rung's confirmed best, reused unchanged;
-(c) a direct TPE search at width 512 given the whole ladder's compute (the trials' CPU
+(c) a direct TPE search at width 1024 given the whole ladder's compute (the trials' CPU
     seconds, confirm runs included);
 (d) the same search with the ladder's prediction and its interval's corners enqueued first.
 
 (a) and (b) are each scored by the mean validation MSE of ``--repeats`` fresh seeds at width
-512. Targets: **A**: (a) beats (b): its mean is lower in most seeds and in the median;
+1024. Targets: **A**: (a) beats (b): its mean is lower in most seeds and in the median;
 **D**: (d) reaches (c)'s final best (its best so far at most (c)'s) with at most half of (c)'s
 compute, in the median over seeds (a seed where (d) never reaches it counts as infinite).
 
@@ -42,8 +42,8 @@ import dialed  # noqa: E402
 from benchmarks.scaling.family import SPACE, objective, train  # noqa: E402
 from dialed.workflow import enqueue_prediction, run_ladder  # noqa: E402
 
-RUNGS = (16, 32, 64, 128)
-TARGET = 512
+RUNGS = (32, 64, 128, 256)
+TARGET = 1024
 
 
 def _cpu(studies: list[dialed.Study]) -> float:
@@ -112,7 +112,7 @@ def render(runs: list[dict[str, Any]], command: str, elapsed: float, trials: int
         f"Command: `{command}`",
         "",
         f"MLP family (benchmarks/scaling/family.py: 2 hidden layers, standard parametrisation, "
-        f"100 Adam steps, CPU torch, one thread). Ladder at widths {list(RUNGS)}: {trials} TPE "
+        f"50 Adam steps, CPU torch, one thread). Ladder at widths {list(RUNGS)}: {trials} TPE "
         f"trials per rung, then confirm (top 2, 2 seeds); prediction at width {TARGET} "
         f"({TARGET // RUNGS[-1]}x the largest rung). (a) and (b) scored by the mean validation "
         f"MSE of {repeats} fresh seeds at width {TARGET}. Compute = the trials' CPU seconds. "
