@@ -16,8 +16,8 @@ at width 1024 (4x the largest rung) and compares, at width 1024:
 **D**: (d) reaches (c)'s final best (its best so far at most (c)'s) with at most half of (c)'s
 compute, in the median over seeds (a seed where (d) never reaches it counts as infinite).
 
-    PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py --quick   # ~5 minutes
-    PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py           # ~10 minutes
+    PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py --quick   # ~10 minutes (loaded 2 cores)
+    PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py           # ~15 minutes
 """
 
 from __future__ import annotations
