@@ -16,7 +16,7 @@ at width 1024 (4x the largest rung) and compares, at width 1024:
 **D**: (d) reaches (c)'s final best (its best so far at most (c)'s) with at most half of (c)'s
 compute, in the median over seeds (a seed where (d) never reaches it counts as infinite).
 
-    PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py --quick   # ~10 minutes (loaded 2 cores)
+    PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py --quick   # ~5-10 minutes
     PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py           # ~15 minutes
 """
 
@@ -143,6 +143,10 @@ def render(runs: list[dict[str, Any]], command: str, elapsed: float, trials: int
         f"- **D** (d) reaches (c)'s final best with at most half of (c)'s compute: median share "
         f"{'not reached' if math.isinf(med_share) else f'{med_share:.0%}'}: "
         f"**{'PASS' if pass_d else 'FAIL'}**",
+        "",
+        "Reading it: the ladder's compute is small next to one wide trial, so (c) runs only a "
+        "few trials and its final best is one seed's value, selection luck included; (d) must "
+        "match that value, not a confirmed mean. (a) and (b) are means of fresh seeds.",
         "",
         "## The fit of seed " + str(runs[0]["seed"]),
         "",
