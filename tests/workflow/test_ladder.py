@@ -116,3 +116,20 @@ def test_bad_ladders_name_the_study_and_the_problem() -> None:
         run_ladder("x", "n", [16], objective, trials=2)
     with pytest.raises(ConfigError, match="scale n must be a number > 0"):
         dialed.create_study("h", scale={"n": -1})
+
+
+def test_the_ladder_study_draws_each_optimum_against_scale(ladder: tuple) -> None:
+    from dialed.dashboard import Dashboard, open_read_only
+
+    store, fit = ladder
+    enqueue_prediction("syn", fit.predict(1024), "syn.drawn", store)
+    dialed.workflow.record_prediction("syn", store, fit, fit.predict(1024))
+    plots = Dashboard(open_read_only(store), min_interval=0.0).plots("syn")
+    assert plots["order"] == ["scaling:lr", "scaling:wd"] and not plots["empty"]
+    figure = plots["figures"]["scaling:lr"]
+    names = [d["name"] for d in figure["data"]]
+    assert names[0] == "band" and "rung optimum" in names and names[-1] == "prediction"
+    assert figure["layout"]["xaxis"]["type"] == figure["layout"]["yaxis"]["type"] == "log"
+    star = figure["data"][-1]
+    assert star["x"] == [1024] and star["y"][0] == pytest.approx(fit.predict(1024).params["lr"])
+    assert "syn.n128" in figure["note"]

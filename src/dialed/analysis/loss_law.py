@@ -30,6 +30,7 @@ from dialed.errors import ConfigError
 __all__ = ["LossLaw", "fit_loss_law"]
 
 _ALPHA_MAX = 5.0
+_ALPHA_MIN = 1e-3
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,10 @@ def fit_loss_law(
                      "checks it")
     if a_ref <= 1e-9 * max(1.0, abs(e)):
         notes.append("the loss does not fall with scale over these rungs")
+    elif alpha <= _ALPHA_MIN * 1.001:
+        notes.append("alpha at its lower bound: the rungs do not show the loss levelling off, "
+                     "so E (the floor) is not pinned down; trust the prediction only near the "
+                     "rungs")
     if alpha >= _ALPHA_MAX * 0.999:
         notes.append(f"alpha at its bound {_ALPHA_MAX:g}: the loss flattens faster than a "
                      "power law")
@@ -150,12 +155,12 @@ def _curve_fit(r: np.ndarray, y: np.ndarray, err: np.ndarray,
 
     p0 = start or (float(y.min()) - 0.1 * float(np.ptp(y) or 1.0),
                    max(float(np.ptp(y)), 1e-6), 0.5)
-    p0 = (p0[0], max(p0[1], 1e-9), min(max(p0[2], 1e-3), _ALPHA_MAX))
+    p0 = (p0[0], max(p0[1], 1e-9), min(max(p0[2], _ALPHA_MIN), _ALPHA_MAX))
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
             popt, _ = curve_fit(law, r, y, p0=p0, sigma=err, absolute_sigma=True,
-                                bounds=([-np.inf, 0.0, 1e-3], [np.inf, np.inf, _ALPHA_MAX]),
+                                bounds=([-np.inf, 0.0, _ALPHA_MIN], [np.inf, np.inf, _ALPHA_MAX]),
                                 maxfev=4000)
     except (RuntimeError, ValueError):
         return None

@@ -4,10 +4,13 @@ Near its optimum ``x*`` a smooth loss is a parabola, ``L(x) ≈ L* + c (x - x*)�
 second-order Taylor expansion used by response-surface methods: Box and Wilson, "On the
 Experimental Attainment of Optimum Conditions", JRSS B 13(1), 1951). Fitting it to the best
 trials of a study gives the curvature ``c``; settings whose loss lies within ``tolerance``
-of the best (the half-width of the best configuration's confirm interval: a difference the
-seeds cannot tell apart) span ``|x - x*| ≤ √(tolerance / c)``, and that half-width is the
-optimum's uncertainty ``σ``. ``x`` is the parameter's coordinate in the space of the fit:
-``log p`` for a log-scale parameter, ``p`` otherwise.
+of the best (the half-width of the best configuration's confirm interval, ``z · s/√n``: a
+difference the seeds cannot tell apart) span ``|x - x*| ≤ √(tolerance / c)``, and that
+half-width is the optimum's uncertainty ``σ``. ``x`` is the parameter's coordinate in the
+space of the fit: ``log p`` for a log-scale parameter, ``p`` otherwise.
+
+The parabola's vertex, when it lies among the trials it was fitted to, estimates the optimum
+itself from all of them, less noisily than the one best configuration does.
 
 Without curvature (a flat or concave marginal, or too few trials) ``σ`` is the spread of the
 near-best trials' coordinates, and at least ``MIN_SHARE`` of the searched range.
@@ -40,6 +43,9 @@ class OptimumSpread:
     sigma: float
     method: str  # "curvature" or "spread"
     at_edge: bool
+    #: The parabola's vertex when it curves upward and lies among the points it was fitted to
+    #: (a less noisy estimate of the optimum than the single best configuration), else None.
+    vertex: float | None = None
 
 
 def optimum_spread(
@@ -72,8 +78,10 @@ def optimum_spread(
         c = float(coef[2])
         if c > 0 and tol > 0:
             sigma = math.sqrt(tol / c)
+            shift = -float(coef[1]) / (2.0 * c)
+            vertex = optimum + shift if xs.min() <= shift <= xs.max() else None
             return OptimumSpread(optimum, float(min(max(sigma, floor), width / 2.0)),
-                                 "curvature", at_edge)
+                                 "curvature", at_edge, vertex)
     near = x[y <= (float(y.min()) + tol)] if y.size else x
     spread = float(np.std(near - optimum)) if near.size >= 2 else width / 4.0
     return OptimumSpread(optimum, float(min(max(spread, floor), width / 2.0)), "spread",

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dialed.cli._app import StorageOption, _errors, _options, _storage, _write_stdout, app
+from dialed.cli._app import StorageOption, _errors, _options, _target, _write_stdout, app
 from dialed.errors import ConfigError
 
 __all__ = ["ladder"]
@@ -36,7 +36,8 @@ def ladder(
         metavar="STUDY.yaml | predict",
         help="The study file to run once per size, or 'predict' followed by the ladder's name.")],
     name: Annotated[str | None, typer.Argument(
-        metavar="[NAME]", help="With predict: the ladder's name (the study file's study).")
+        metavar="[NAME]", help="With predict: the ladder's name (the study file's study), or "
+                               "its study file.")
     ] = None,
     scale: Annotated[str, typer.Option(
         "--scale", help="The sizes: width=16,32,64,128 to run; width=1024 to predict.")] = "",
@@ -86,7 +87,7 @@ def _predict(ctx: typer.Context, name: str, scale: str, values: list[float],
     if len(values) != 1:
         raise ConfigError(f"predict takes one size, such as --scale {scale}=1024, got "
                           f"{len(values)}")
-    url = _storage(ctx, storage)
+    name, url = _target(ctx, name, storage)
     studies, ladder_scale, seed = ladder_studies(name, url)
     if scale != ladder_scale:
         raise ConfigError(f"ladder {name!r} is over {ladder_scale}, not {scale}: give --scale "

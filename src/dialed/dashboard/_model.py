@@ -415,8 +415,16 @@ class Dashboard:
         titles["slices"] = f"slices: {primary.name} against each parameter"
         figures["timeline"] = fig.timeline(records, time.time())
         titles["timeline"] = "timeline of trials by worker"
+        fit = attrs.get("ladder:fit")
+        if isinstance(fit, Mapping):  # a ladder's study: each optimum against scale
+            from dialed.dashboard._scaling import scaling_figures
+
+            for key, figure in scaling_figures(fit).items():
+                figures[key] = figure
+                titles[key] = f"optimum of {key.split(':', 1)[1]} against {fit.get('scale')}"
         order = [k for k, v in figures.items() if v is not None]
-        empty = [titles[k] for k, v in figures.items() if v is None and k != "pareto"]
+        empty = [titles[k] for k, v in figures.items() if v is None and k != "pareto"
+                 and (records or not isinstance(fit, Mapping))]  # a ladder's study: no trials
         return {
             "version": st.trials.version,
             "order": order,

@@ -3,7 +3,9 @@
 A *rung* is one study at one size of a scale variable (``scale={"width": 64}``). Its optimum
 is the configuration its latest confirm round recommended (else its best trial), its loss the
 confirmed mean with its standard error, and each numeric parameter's uncertainty the local
-quadratic fit of :mod:`dialed.analysis.rung_optimum`. The laws come from
+quadratic fit of :mod:`dialed.analysis.rung_optimum`; where that parabola has its vertex among
+the trials, the vertex is the parameter's optimum (the fit of all the best trials, less noisy
+than the one best configuration). The laws come from
 :mod:`dialed.analysis.scaling_law` (numeric parameters), :mod:`dialed.analysis.loss_law` (the
 best loss) and :mod:`dialed.analysis.categorical_law` (choices).
 """
@@ -277,8 +279,8 @@ def read_rung(study: Study, scale: float, space: Space, confidence: float = 0.95
         params, vals = dict(best.params), best.values[metric.name]
         value = float(np.mean(vals))
         err = float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else math.nan
-        if len(vals) > 1:
-            tolerance = best.interval(metric.name, confidence).half_width
+        if len(vals) > 1:  # the normal quantile: with two seeds, t's would be 12.7
+            tolerance = _z(confidence) * err
         source = f"confirm {rounds[-1].round}"
     else:
         top = min(trials, key=lambda t: (metric.loss(t.metrics[metric.name]), t.number))
@@ -324,13 +326,22 @@ def fit_ladder(studies: Sequence[Study], *, scale: str | None = None, seed: int 
                                              rungs=names)
         else:
             laws[pname] = fit_power_law(
-                pname, scales, [float(r.params[pname]) for r in rungs],
+                pname, scales, [_optimum(dist, r, pname) for r in rungs],
                 [r.spreads[pname].sigma for r in rungs], log=bool(getattr(dist, "log", False)),
                 rungs=names, at_edge=[r.spreads[pname].at_edge for r in rungs],
                 confidence=confidence, seed=seed + i, n_boot=n_boot)
     loss = fit_loss_law(scales, [r.loss for r in rungs], [r.loss_error for r in rungs],
                         rungs=names, confidence=confidence, seed=seed)
     return LadderFit(name, metrics.primary, rungs, space, laws, cats, fixed, loss, seed)
+
+
+def _optimum(dist: Distribution, rung: Rung, name: str) -> float:
+    """The rung's optimum of ``name``: the vertex of its local quadratic fit where there is one
+    (:mod:`dialed.analysis.rung_optimum`), else the confirmed best's value."""
+    vertex = rung.spreads[name].vertex
+    if vertex is None:
+        return float(rung.params[name])
+    return math.exp(vertex) if getattr(dist, "log", False) else vertex
 
 
 def move_config(params: Mapping[str, Any], fit: LadderFit, source: float, target: float,
@@ -356,6 +367,12 @@ def clip(dist: Distribution, value: float) -> Any:
     if isinstance(dist, FloatDistribution) and dist.step is None:
         return v
     return dist.from_unit(dist.to_unit(v))
+
+
+def _z(confidence: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2.0))
 
 
 def _native(dist: Distribution, value: float) -> Any:
