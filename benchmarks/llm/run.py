@@ -106,9 +106,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="1 seed x 4 trials, the first 16 validation items, 1 sample")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds (default 1 quick, 2)")
+    parser.add_argument("--trials", type=int, default=None,
+                        help="trials per method and seed (default 4 quick, 12)")
     args = parser.parse_args()
-    seeds = [0] if args.quick else [0, 1]
-    trials = 4 if args.quick else 12
+    seeds = list(range(args.seeds or (1 if args.quick else 2)))
+    trials = args.trials or (4 if args.quick else 12)
     samples = 1 if args.quick else 2
     suite = Suite.from_jsonl(SUITE, seed=0, test_fraction=0.4)
     if args.quick:  # ~1 s a call on the busy two-core machine: a smaller validation part
@@ -151,7 +154,8 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     elapsed = time.perf_counter() - started
-    _write(args.quick, rows, confirm, trials, samples, calls_per_trial, suite, elapsed)
+    command = " ".join(["python benchmarks/llm/run.py", *sys.argv[1:]])
+    _write(command, rows, confirm, trials, samples, calls_per_trial, suite, elapsed)
 
 
 def _confirm_saving(study: dialed.Study, obj: Any) -> dict[str, float]:
@@ -168,7 +172,7 @@ def _confirm_saving(study: dialed.Study, obj: Any) -> dict[str, float]:
             "rerun_cached": sum(m["cached_calls"] for m in again)}
 
 
-def _write(quick: bool, rows: dict[str, list[dict[str, float]]], confirm: dict[str, float],
+def _write(command: str, rows: dict[str, list[dict[str, float]]], confirm: dict[str, float],
            trials: int, samples: int, calls_per_trial: int, suite: Suite,
            elapsed: float) -> None:
     med = {n: statistics.median(r["val"] for r in rs) for n, rs in rows.items()}
@@ -186,7 +190,7 @@ def _write(quick: bool, rows: dict[str, list[dict[str, float]]], confirm: dict[s
     ]
     lines = [
         "# Tuning an LLM endpoint's inference settings (SmolLM2-135M on llama.cpp)", "",
-        f"- command: `python benchmarks/llm/run.py{' --quick' if quick else ''}`",
+        f"- command: `{command}`",
         f"- date: {dt.date.today().isoformat()}; wall time {elapsed / 60:.1f} min",
         f"- machine: 2 CPU cores shared with other work, {platform.platform()}, "
         f"Python {platform.python_version()}",
