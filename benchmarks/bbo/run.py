@@ -25,6 +25,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -170,6 +171,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--hebo-python", type=Path,
                     help="the Python of HEBO's own virtualenv (default: $BBO_HEBO_PYTHON, else "
                          ".bench-venvs/hebo/bin/python; see benchmarks/README.md)")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a line for the report's header (e.g. why a subset ran); repeatable")
     ap.add_argument("--score-only", action="store_true",
                     help="run nothing: rewrite the report from the raw file")
     return ap.parse_args(argv)
@@ -234,8 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"cannot score {raw}: {exc}", file=sys.stderr)
         return 2
-    command = "PYTHONPATH=src python -m benchmarks.bbo.run " + " ".join(
-        sys.argv[1:] if argv is None else argv)
+    command = "PYTHONPATH=src python -m benchmarks.bbo.run " + shlex.join(
+        sys.argv[1:] if argv is None else list(argv))
     revisions = sorted({r["dialed"] for r in mine if r["method"].startswith("dialed-")})
     header = [
         "# Black-box optimisation benchmark (bayesmark protocol)",
@@ -261,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         header.append("- not run here: " + "; ".join(f"{m} ({why})" for m, why in
                                                      missing.items()))
+    header += [f"- note: {n}" for n in args.note]
     text = render(scores, header)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(text, encoding="utf-8")
