@@ -218,7 +218,7 @@ def targets(s: Scores) -> list[tuple[str, str, str]]:
             rows = s.rows_where(lambda p, prob=prob: p == prob)
             mine, theirs = s.score(TARGET_METHOD, rows), s.score(peer, rows)
             if mine < theirs:
-                losses.append(f"{prob} {mine:.2f} vs {theirs:.2f}")
+                losses.append(f"{prob} {mine:.2f} vs {theirs:.2f} ({mine - theirs:+.2g} points)")
         lost = ("; loses on " + ", ".join(losses)) if losses else "; loses on no problem"
         out.append((f"dialed auto scores at least as high as {peer}",
                     "PASS" if d >= 0 else "FAIL",
