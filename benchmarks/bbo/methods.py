@@ -10,23 +10,33 @@ gets the same space: reals linear or log, ints linear or log, booleans as two ca
 Method names: ``dialed-<sampler>`` for any sampler :func:`dialed.samplers.make_sampler` knows
 (``auto``, ``tpe``, ``gp``, ``cmaes``, and ``random``/``sobol`` while developing),
 ``optuna-tpe`` (Optuna's default sampler, ``TPESampler`` with its defaults), ``optuna-gp``
-(``GPSampler``), ``hyperopt-tpe`` (``hyperopt.tpe.suggest`` with its defaults) and ``random``
-(uniform draws of our own, the reference of the scoring).
+(``GPSampler``), ``hyperopt-tpe`` (``hyperopt.tpe.suggest`` with its defaults), ``hebo``
+(HEBO, the 2020 challenge's winner, in its own virtualenv driven over a pipe: see
+``hebo_driver.py`` and :func:`hebo_python`), ``smac`` (SMAC3's ``HyperparameterOptimizationFacade``,
+random forest), ``smac-bb`` (SMAC3's ``BlackBoxFacade``, GP) and ``random`` (uniform draws of
+our own, the reference of the scoring).
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import importlib
+import json
 import math
+import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks.bbo.problems import Param
 
-__all__ = ["DEFAULT_METHODS", "Method", "make_method", "method_available"]
+__all__ = ["DEFAULT_METHODS", "Method", "hebo_python", "make_method", "method_available"]
 
 #: The methods a run compares unless told otherwise.
 DEFAULT_METHODS = (
@@ -61,6 +71,14 @@ class Method(abc.ABC):
     def info(self) -> dict[str, Any] | None:
         """What the method chose, for the raw record (dialed: the sampler's decision)."""
         return None
+
+    def helper_cpu_s(self) -> float:
+        """CPU seconds spent so far in helper processes (HEBO's driver), which this process's
+        ``time.process_time`` does not see; the benchmark adds the part spent in each ask."""
+        return 0.0
+
+    def close(self) -> None:  # noqa: B027 - most methods hold nothing to release
+        """Release helper processes and files."""
 
 
 # -- dialed ----------------------------------------------------------------------------------
@@ -250,6 +268,135 @@ class RandomMethod(Method):
         pass
 
 
+# -- HEBO ------------------------------------------------------------------------------------
+HEBO_PYTHON_ENV = "BBO_HEBO_PYTHON"
+_HEBO_DEFAULT = Path(__file__).resolve().parents[2] / ".bench-venvs" / "hebo" / "bin" / "python"
+
+
+def hebo_python() -> Path:
+    """The Python of HEBO's virtualenv: ``$BBO_HEBO_PYTHON`` (``run.py --hebo-python`` sets it),
+    else ``.bench-venvs/hebo/bin/python`` in the repository (see benchmarks/README.md)."""
+    return Path(os.environ.get(HEBO_PYTHON_ENV) or _HEBO_DEFAULT)
+
+
+class HeboMethod(Method):
+    """HEBO in its own virtualenv (it pins NumPy 1.24), driven through ``hebo_driver.py``.
+
+    HEBO proposes a batch per call (``suggest(n_suggestions=batch)``, its MACE batch
+    acquisition, as it ran in the 2020 challenge): the first ask of an iteration fetches the
+    whole batch and the others hand it out, so the suggest time per trial is the batch call's
+    time divided among its trials. HEBO has no notion of pending points.
+    """
+
+    def __init__(self, space: Sequence[Param], seed: int, budget: int, batch: int) -> None:
+        super().__init__(space, seed, budget, batch)
+        driver = Path(__file__).resolve().parent / "hebo_driver.py"
+        self._proc = subprocess.Popen(
+            [str(hebo_python()), str(driver)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self._cpu = 0.0
+        self._queue: list[dict[str, Any]] = []
+        self._asked = 0
+        self._call({"op": "init", "seed": seed, "space": [
+            {"name": p.name, "kind": p.kind, "log": p.log, "low": p.search_low,
+             "high": p.search_high} for p in self.space]})
+
+    def _call(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps(req) + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"HEBO's driver ({hebo_python()}) ended without answering "
+                               f"{req['op']!r}")
+        reply: dict[str, Any] = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"HEBO's driver: {reply['error']}")
+        self._cpu += float(reply.get("cpu_s", 0.0))
+        return reply
+
+    def ask(self) -> tuple[Any, dict[str, Any]]:
+        if not self._queue:
+            n = max(1, min(self.batch, self.budget - self._asked))
+            self._queue = list(self._call({"op": "ask", "n": n})["params"])
+        params = self._queue.pop(0)
+        self._asked += 1
+        return dict(params), params
+
+    def tell(self, token: Any, loss: float) -> None:
+        self._call({"op": "tell", "params": [token],
+                    "losses": [loss if math.isfinite(loss) else None]})
+
+    def helper_cpu_s(self) -> float:
+        return self._cpu
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            with contextlib.suppress(RuntimeError, OSError, ValueError):
+                self._call({"op": "quit"})
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+
+
+# -- SMAC3 -----------------------------------------------------------------------------------
+class SmacMethod(Method):
+    """SMAC3 through ``ask``/``tell`` of a facade: ``hpo`` (``HyperparameterOptimizationFacade``,
+    a random forest over a Sobol initial design) or ``bb`` (``BlackBoxFacade``, a GP), with
+    the facade's defaults, ``deterministic=True`` (one evaluation per configuration) and
+    ``n_trials`` = the budget. Booleans are a two-valued categorical."""
+
+    def __init__(self, facade: str, space: Sequence[Param], seed: int, budget: int,
+                 batch: int) -> None:
+        super().__init__(space, seed, budget, batch)
+        import logging
+
+        from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
+        from smac import BlackBoxFacade, HyperparameterOptimizationFacade, Scenario
+
+        logging.getLogger("smac").setLevel(logging.ERROR)
+        cs = ConfigurationSpace(seed=seed)
+        for p in self.space:
+            if p.kind == "bool":
+                cs.add(Categorical(p.name, ["False", "True"]))
+            elif p.kind == "int":
+                cs.add(Integer(p.name, (int(p.low), int(p.high)), log=p.log))
+            else:
+                cs.add(Float(p.name, (p.search_low, p.search_high), log=p.log))
+        self._dir = tempfile.mkdtemp(prefix="bbo-smac-")
+        scenario = Scenario(cs, deterministic=True, n_trials=budget, seed=seed,
+                            output_directory=Path(self._dir) / "run")
+        cls = {"hpo": HyperparameterOptimizationFacade, "bb": BlackBoxFacade}[facade]
+        self._smac = cls(scenario, _smac_never_called, overwrite=True, logging_level=40)
+
+    def ask(self) -> tuple[Any, dict[str, Any]]:
+        info = self._smac.ask()
+        config = dict(info.config)
+        params: dict[str, Any] = {}
+        for p in self.space:
+            v = config[p.name]
+            params[p.name] = (v == "True") if p.kind == "bool" else (
+                int(v) if p.kind == "int" else float(v))
+        return info, params
+
+    def tell(self, token: Any, loss: float) -> None:
+        from smac.runhistory.dataclasses import TrialValue
+        from smac.runhistory.enumerations import StatusType
+
+        if math.isfinite(loss):
+            self._smac.tell(token, TrialValue(cost=float(loss)))
+        else:
+            self._smac.tell(token, TrialValue(cost=float("inf"), status=StatusType.CRASHED))
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _smac_never_called(config: Any, seed: int = 0) -> float:
+    raise RuntimeError("the benchmark evaluates SMAC's suggestions itself")
+
+
 # -- the registry ----------------------------------------------------------------------------
 def make_method(name: str, space: Sequence[Param], seed: int, budget: int,
                 batch: int) -> Method:
@@ -259,6 +406,9 @@ def make_method(name: str, space: Sequence[Param], seed: int, budget: int,
         "optuna-gp": lambda: OptunaMethod("gp", space, seed, budget, batch),
         "hyperopt-tpe": lambda: HyperoptMethod(space, seed, budget, batch),
         "random": lambda: RandomMethod(space, seed, budget, batch),
+        "hebo": lambda: HeboMethod(space, seed, budget, batch),
+        "smac": lambda: SmacMethod("hpo", space, seed, budget, batch),
+        "smac-bb": lambda: SmacMethod("bb", space, seed, budget, batch),
     }
     if name in builders:
         return builders[name]()
@@ -272,9 +422,17 @@ def make_method(name: str, space: Sequence[Param], seed: int, budget: int,
 def method_available(name: str) -> str | None:
     """Why ``name`` cannot run here (a missing package or sampler), or None when it can."""
     needs = {"optuna-tpe": ["optuna"], "optuna-gp": ["optuna", "torch"],
-             "hyperopt-tpe": ["hyperopt"], "random": []}
+             "hyperopt-tpe": ["hyperopt"], "random": [], "smac": ["smac"],
+             "smac-bb": ["smac"]}
     try:
-        if name.startswith("dialed-"):
+        if name == "hebo":
+            python = hebo_python()
+            if not python.exists():
+                return (f"no HEBO virtualenv at {python} (set {HEBO_PYTHON_ENV} or pass "
+                        "--hebo-python; benchmarks/README.md shows how to make one)")
+            subprocess.run([str(python), "-c", "import hebo"], check=True,
+                           capture_output=True, timeout=300)
+        elif name.startswith("dialed-"):
             from dialed.samplers import make_sampler
 
             make_sampler(name.removeprefix("dialed-"))

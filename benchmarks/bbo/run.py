@@ -25,6 +25,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -84,10 +85,10 @@ def run_job(method: str, problem: str, seed: int, iters: int, batch: int) -> dic
         for _ in range(iters):
             asked = []
             for _ in range(batch):
-                t0, c0 = time.perf_counter(), time.process_time()
+                t0, c0, h0 = time.perf_counter(), time.process_time(), opt.helper_cpu_s()
                 asked.append(opt.ask())
                 ask_s += time.perf_counter() - t0
-                ask_cpu += time.process_time() - c0
+                ask_cpu += time.process_time() - c0 + opt.helper_cpu_s() - h0
             results = []
             for _, params in asked:
                 t0, c0 = time.perf_counter(), time.process_time()
@@ -99,6 +100,7 @@ def run_job(method: str, problem: str, seed: int, iters: int, batch: int) -> dic
                 opt.tell(token, loss)
                 tell_s += time.perf_counter() - t0
                 losses.append(float(f"{loss:.8g}") if math.isfinite(loss) else None)
+        opt.close()
     return {
         "method": method, "problem": problem, "model": prob.model, "dataset": prob.dataset,
         "metric": prob.metric, "seed": seed, "iters": iters, "batch": batch, "losses": losses,
@@ -128,7 +130,7 @@ def _versions() -> str:
     import dialed
 
     out = [f"dialed {dialed.__version__}"]
-    for pkg in ("optuna", "hyperopt", "scikit-learn", "torch", "numpy"):
+    for pkg in ("optuna", "hyperopt", "smac", "scikit-learn", "torch", "numpy"):
         try:
             out.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:
@@ -166,6 +168,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--compare", help="comma-separated methods the report scores (default: "
                                       "every method in the raw file; a (problem, seed) is "
                                       "scored when each of them ran it)")
+    ap.add_argument("--hebo-python", type=Path,
+                    help="the Python of HEBO's own virtualenv (default: $BBO_HEBO_PYTHON, else "
+                         ".bench-venvs/hebo/bin/python; see benchmarks/README.md)")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a line for the report's header (e.g. why a subset ran); repeatable")
     ap.add_argument("--score-only", action="store_true",
                     help="run nothing: rewrite the report from the raw file")
     return ap.parse_args(argv)
@@ -178,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from benchmarks.bbo.score import load_records, record_key, render, score
 
     args = parse_args(argv)
+    if args.hebo_python is not None:  # the worker processes inherit it
+        os.environ["BBO_HEBO_PYTHON"] = str(args.hebo_python.absolute())
     custom = bool(args.problems or args.models)
     mode = "custom" if custom else "quick" if args.quick else "full"
     if args.problems:
@@ -228,8 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"cannot score {raw}: {exc}", file=sys.stderr)
         return 2
-    command = "PYTHONPATH=src python -m benchmarks.bbo.run " + " ".join(
-        sys.argv[1:] if argv is None else argv)
+    command = "PYTHONPATH=src python -m benchmarks.bbo.run " + shlex.join(
+        sys.argv[1:] if argv is None else list(argv))
     revisions = sorted({r["dialed"] for r in mine if r["method"].startswith("dialed-")})
     header = [
         "# Black-box optimisation benchmark (bayesmark protocol)",
@@ -255,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         header.append("- not run here: " + "; ".join(f"{m} ({why})" for m, why in
                                                      missing.items()))
+    header += [f"- note: {n}" for n in args.note]
     text = render(scores, header)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(text, encoding="utf-8")

@@ -179,6 +179,10 @@ def _losses(rec: dict[str, Any]) -> np.ndarray:
 TARGET_METHOD = "dialed-auto"
 RIVAL_METHOD = "optuna-tpe"
 MARGIN = 2.0
+#: The strongest peers (issue 23): dialed's default must score at least as high as each.
+PEER_METHODS = ("hebo", "smac", "smac-bb")
+#: dialed's default suggest time (CPU per trial) at most this share of HEBO's.
+HEBO_TIME_SHARE = 0.1
 
 
 def targets(s: Scores) -> list[tuple[str, str, str]]:
@@ -204,6 +208,29 @@ def targets(s: Scores) -> list[tuple[str, str, str]]:
                     f"(95% CI {lo:+.2f} .. {hi:+.2f})"))
     else:
         out.append((claim, "n/a", f"{TARGET_METHOD} or {RIVAL_METHOD} was not run"))
+    if TARGET_METHOD not in s.methods:
+        return out
+    problems = sorted({p for p, _ in s.cells})
+    for peer in (m for m in PEER_METHODS if m in s.methods):
+        d, lo, hi = s.difference(TARGET_METHOD, peer)
+        losses = []
+        for prob in problems:
+            rows = s.rows_where(lambda p, prob=prob: p == prob)
+            mine, theirs = s.score(TARGET_METHOD, rows), s.score(peer, rows)
+            if mine < theirs:
+                losses.append(f"{prob} {mine:.2f} vs {theirs:.2f} ({mine - theirs:+.2g} points)")
+        lost = ("; loses on " + ", ".join(losses)) if losses else "; loses on no problem"
+        out.append((f"dialed auto scores at least as high as {peer}",
+                    "PASS" if d >= 0 else "FAIL",
+                    f"{TARGET_METHOD} {s.score(TARGET_METHOD):.2f} vs {peer} "
+                    f"{s.score(peer):.2f}, difference {d:+.2f} points (95% CI {lo:+.2f} .. "
+                    f"{hi:+.2f}){lost}"))
+    if "hebo" in s.methods:
+        mine, theirs = s.ask_cpu_ms[TARGET_METHOD], s.ask_cpu_ms["hebo"]
+        out.append((f"dialed auto's suggest time is at most {HEBO_TIME_SHARE:g} of HEBO's "
+                    "(CPU per trial)",
+                    "PASS" if mine <= HEBO_TIME_SHARE * theirs else "FAIL",
+                    f"{mine:.2f} ms vs {theirs:.2f} ms, ratio {mine / theirs:.3f}"))
     return out
 
 
@@ -243,7 +270,9 @@ def render(s: Scores, header: Iterable[str] = ()) -> str:
         "",
         "Suggest time is the time inside the method's ask (dialed: `Study.ask` plus the "
         "trial's `suggest_space`, where the sampler's proposal is made; Optuna: "
-        "`Study.ask(distributions)`; Hyperopt: `tpe.suggest`), per trial, objective excluded. "
+        "`Study.ask(distributions)`; Hyperopt: `tpe.suggest`; SMAC3: the facade's `ask`; HEBO: "
+        "its batch `suggest(n_suggestions=batch)` in its own process, CPU of that process, "
+        "shared among the batch's trials), per trial, objective excluded. "
         "CPU time (of the single-threaded process) is the steadier figure on a shared machine; "
         "wall time includes waiting for a core.",
     ]

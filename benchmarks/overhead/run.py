@@ -23,6 +23,11 @@ Every library runs single-threaded (BLAS, OpenMP and torch), in this one process
 
     PYTHONPATH=src python -m benchmarks.overhead.run --quick   # sizes 100, 1000
     PYTHONPATH=src python -m benchmarks.overhead.run           # sizes 100, 1000, 5000
+    PYTHONPATH=src python -m benchmarks.overhead.run --only extra   # extra.py alone
+
+``--only extra`` runs only the measurements of ``extra.py`` (the default sampler's cost over
+200 trials, RSS after import, peak RSS of 5,000 TPE trials; ``results/overhead-extra.md``);
+``--only tables`` only the tables above; the default runs both.
 
 Both take the median of 20 cycles (the GP of 5): with 5, one burst of load on a shared
 machine moved the TPE ratio at 1,000 trials between 0.1 and 0.8.
@@ -392,7 +397,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--samplers", default=",".join(p[0] for p in PAIRS),
                     help="dialed samplers to compare (default %(default)s)")
     ap.add_argument("--out", type=Path, default=RESULTS / "overhead.md")
+    ap.add_argument("--only", choices=("tables", "extra"),
+                    help="run only the per-suggestion tables or only extra.py's measurements "
+                         "(default: both)")
+    ap.add_argument("--extra-rounds", type=int, default=3,
+                    help="rounds of extra.py's measurements (default %(default)s)")
+    ap.add_argument("--tpe-trials", type=int, default=100,
+                    help="of the 5,000 trials of the memory figure, how many TPE runs (the "
+                         "rest are prefilled; default %(default)s)")
+    ap.add_argument("--extra-out", type=Path, default=RESULTS / "overhead-extra.md")
     args = ap.parse_args(argv)
+    command = "PYTHONPATH=src python -m benchmarks.overhead.run " + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    if args.only != "tables":
+        from benchmarks.overhead.extra import run_extra
+
+        print(run_extra(args.extra_rounds, args.tpe_trials, args.extra_out, command.strip()))
+        print(f"wrote {args.extra_out}")
+        if args.only == "extra":
+            return 0
     reps = args.reps or 20
     wanted = set(args.samplers.split(","))
 
@@ -403,8 +426,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.simplefilter("ignore")  # experimental-feature and independent-sampling warnings
-    command = "PYTHONPATH=src python -m benchmarks.overhead.run " + " ".join(
-        sys.argv[1:] if argv is None else argv)
     rows: list[Timing] = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(1):
