@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from dialed._html import table as html_table
 from dialed._util import install_hint, new_seed, now
 from dialed.errors import ConfigError, NoTrialsError, StorageError, StudyNotFoundError
 from dialed.execution import (
@@ -150,6 +151,29 @@ class Study:
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, metrics={self.metrics.to_dict()!r})"
+
+    def _repr_html_(self) -> str:
+        """The study in a notebook: metrics, trials by state, the best trial (or the size of
+        the Pareto front), sampler and seed; read from the storage's counts and its index."""
+        store, sid = self.storage, self.study_id
+        counts = [(state.value, store.count_trials(sid, [state])) for state in TrialState]
+        rows = [("metrics", ", ".join(f"{m.name} ({m.spec()})" for m in self.metrics.values())),
+                ("trials", " · ".join(f"{n:,} {state}" for state, n in counts if n)
+                 or "none yet")]
+        if self.metrics.multi_objective:
+            rows.append(("Pareto front", f"{len(self.best_trials):,} trials"))
+        else:
+            try:
+                best = self.best_trial
+            except NoTrialsError:
+                best = None
+            if best is not None:
+                m = self.metrics.primary.name
+                rows.append(("best", f"trial {best.number}: {m} = {best.metrics[m]:.6g}"))
+                rows.append(("best params", ", ".join(f"{k}={v!r}"
+                                                      for k, v in best.params.items())))
+        rows += [("sampler", str(self.sampler.describe()["name"])), ("seed", str(self.seed))]
+        return html_table(f"dialed study {self.name!r}", rows)
 
     # -- running ---------------------------------------------------------------------------
     def optimize(

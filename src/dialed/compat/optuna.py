@@ -42,6 +42,7 @@ __all__ = [
     "samplers",
     "study",
     "trial",
+    "visualization",
 ]
 
 
@@ -462,6 +463,70 @@ class trial:
 class study:
     Study = Study
     StudyDirection = StudyDirection
+
+
+class visualization:
+    """``optuna.visualization``'s figures drawn by :mod:`dialed.plot` (plotly, the ``plot``
+    extra). A ``target`` callable is refused: dialed plots a metric by name."""
+
+    @staticmethod
+    def plot_optimization_history(study: Study, *, target: Any = None,
+                                  target_name: str = "Objective Value") -> Any:
+        _no_target(target, "plot_optimization_history")
+        return _plot().plot_optimization_history(study)
+
+    @staticmethod
+    def plot_param_importances(study: Study, evaluator: Any = None, params: Any = None, *,
+                               target: Any = None, target_name: str = "Objective Value") -> Any:
+        _no_target(target, "plot_param_importances")
+        if evaluator is not None or params is not None:
+            raise ConfigError("plot_param_importances: dialed fits its own fANOVA forest over "
+                             "every parameter; leave evaluator and params out")
+        return _plot().plot_param_importances(study)
+
+    @staticmethod
+    def plot_contour(study: Study, params: list[str] | None = None, *, target: Any = None,
+                     target_name: str = "Objective Value") -> Any:
+        _no_target(target, "plot_contour")
+        return _plot().plot_contour(study, params)
+
+    @staticmethod
+    def plot_slice(study: Study, params: list[str] | None = None, *, target: Any = None,
+                   target_name: str = "Objective Value") -> Any:
+        _no_target(target, "plot_slice")
+        return _plot().plot_slice(study, params)
+
+    @staticmethod
+    def plot_parallel_coordinate(study: Study, params: list[str] | None = None, *,
+                                 target: Any = None,
+                                 target_name: str = "Objective Value") -> Any:
+        _no_target(target, "plot_parallel_coordinate")
+        return _plot().plot_parallel_coordinate(study, params)
+
+    @staticmethod
+    def plot_intermediate_values(study: Study) -> Any:
+        return _plot().plot_intermediate_values(study)
+
+    @staticmethod
+    def plot_pareto_front(study: Study) -> Any:
+        return _plot().plot_pareto_front(study)
+
+    @staticmethod
+    def plot_timeline(study: Study) -> Any:
+        return _plot().plot_timeline(study)
+
+
+def _plot() -> Any:
+    import dialed.plot
+
+    return dialed.plot
+
+
+def _no_target(target: Any, what: str) -> None:
+    if target is not None:
+        raise ConfigError(f"{what}: dialed plots a study's metric by name, not a target "
+                         "callable; leave target out, or call dialed.plot."
+                         f"{what}(study.native, metric=NAME)")
 
 
 class logging:

@@ -5,7 +5,7 @@ Python, ``DashboardServer(url).start()`` serves it from a thread. It reads the s
 never writes to it (see :mod:`dialed.dashboard._source`), guards every request (read-only
 methods, an access token off loopback, a strict Content-Security-Policy: see
 :mod:`dialed.dashboard._security`) and keeps big studies responsive by aggregating and
-downsampling on the server (:mod:`dialed.dashboard._figures`, :mod:`dialed.dashboard._model`).
+downsampling on the server (:mod:`dialed.dashboard.figures`, :mod:`dialed.dashboard._model`).
 
 Starlette, uvicorn and Jinja2 are the ``dashboard`` extra, imported when a server is made.
 plotly.js is bundled: ``static/plotly-strict.min.js`` is the npm package

@@ -26,11 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dialed.analysis.importance import FanovaForest
-from dialed.dashboard import _figures as fig
 from dialed.dashboard import _views as views
+from dialed.dashboard import figures as fig
 from dialed.dashboard._source import LiveTrials, ReadOnlyStorage
-from dialed.errors import ConfigError, DialedError, NoTrialsError, StorageError
+from dialed.errors import ConfigError, DialedError, StorageError
 from dialed.history import pareto_front
 from dialed.metrics import MetricSet
 from dialed.space import Space
@@ -448,25 +447,12 @@ class Dashboard:
             or (n - cached.n_complete < 0.05 * cached.n_complete and now - cached.at < 30.0)
         ):
             return cached
-        primary = st.metrics.primary
-        try:
-            forest = FanovaForest.from_trials(records, st.space, primary.name,
-                                              n_trees=IMPORTANCE_TREES,
-                                              max_trials=IMPORTANCE_TRIALS, seed=0)
-        except (NoTrialsError, ConfigError):
+        found = fig.importance(records, st.space, st.metrics.primary, n_trees=IMPORTANCE_TREES,
+                               max_trials=IMPORTANCE_TRIALS, seed=0)
+        if found is None:
             st.importance = None
             return None
-        imp = forest.importance(st.space, primary.name)
-        pair = [name for name, _ in imp.ranked()[:2]]
-        surface = forest.marginal(pair, grid=fig.GRID) if len(pair) == 2 else None
-        note = (f"functional ANOVA over a random forest fitted to {imp.n_trials:,} complete "
-                f"trials; a parameter's share is its main effect, a family's includes the "
-                f"interactions among its parameters")
-        if imp.skipped:
-            note += f"; left out (constant or rarely set): {', '.join(imp.skipped)}"
-        figure = fig.importance_bars(imp.params, imp.params_std, imp.families,
-                                     imp.families_std, note)
-        st.importance = _Importance(n, now, figure, pair, surface)
+        st.importance = _Importance(n, now, found.figure, found.pair, found.surface)
         return st.importance
 
 

@@ -1,7 +1,7 @@
 """The ladder's figures: each parameter's optimum against scale on log-log axes, with the fitted
 law, its bootstrap band, and the latest prediction; read from the ``ladder:fit`` record that
 :mod:`dialed.workflow`'s ladder stores in its study. A figure is ``{"data", "layout", "note"}``
-as in :mod:`dialed.dashboard._figures`, whose layout and text escaping it reuses.
+as in :mod:`dialed.dashboard.figures`, whose layout and text escaping it reuses.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from dialed.dashboard._figures import BEST, COLORS, MUTED, _axis, _layout, num, text
+from dialed.dashboard.figures import BEST, COLORS, MUTED, _axis, _layout, num, text
 
 __all__ = ["scaling_figures"]
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialed._html import preformatted
 from dialed.analysis import Attribution, Interval, StageInput, attribute
 from dialed.errors import ConfigError, NoTrialsError
 from dialed.study import Study
@@ -160,6 +161,10 @@ class Summary:
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the text of :meth:`to_text`, its tables kept aligned."""
+        return preformatted(f"workflow summary of study {self.study!r}", self.to_text())
 
 
 def summarize(study: Study, confidence: float = 0.95) -> Summary:

@@ -31,10 +31,13 @@ import html
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from dialed.analysis.importance import FanovaForest
+from dialed.errors import ConfigError, NoTrialsError
 from dialed.history import History
 from dialed.metrics import Metric, MetricSet
 from dialed.space import CategoricalDistribution, Distribution, FloatDistribution, Space
@@ -42,9 +45,11 @@ from dialed.trial import TrialRecord, TrialState
 
 __all__ = [
     "MAX_POINTS",
+    "Importance",
     "Values",
     "contour",
     "history",
+    "importance",
     "importance_bars",
     "intermediate",
     "label",
@@ -438,6 +443,41 @@ def _unit_ticks(dist: Distribution) -> dict[str, Any]:
 
 
 # -- importance --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Importance:
+    """What the importance fit gives the figures: the bars, the two most important
+    parameters, and their marginal surface (a ``GRID`` x ``GRID`` array, or None)."""
+
+    figure: Figure
+    pair: list[str]
+    surface: np.ndarray | None
+
+
+def importance(records: Sequence[TrialRecord], space: Space, metric: Metric, *,
+               n_trees: int = 32, max_trials: int = 1000, seed: int = 0,
+               pair: Sequence[str] | None = None) -> Importance | None:
+    """Functional ANOVA over a random forest (:class:`~dialed.analysis.importance.FanovaForest`)
+    fitted to at most ``max_trials`` complete trials; None without scikit-learn or with fewer
+    than 4 complete trials. The surface is over ``pair`` when given, else over the two most
+    important parameters."""
+    try:
+        forest = FanovaForest.from_trials(records, space, metric.name, n_trees=n_trees,
+                                          max_trials=max_trials, seed=seed)
+    except (NoTrialsError, ConfigError):
+        return None
+    imp = forest.importance(space, metric.name)
+    pair = list(pair) if pair is not None else [name for name, _ in imp.ranked()[:2]]
+    fitted = len(pair) == 2 and all(n in forest.names for n in pair)
+    surface = forest.marginal(pair, grid=GRID) if fitted else None
+    note = (f"functional ANOVA over a random forest fitted to {imp.n_trials:,} complete "
+            f"trials; a parameter's share is its main effect, a family's includes the "
+            f"interactions among its parameters")
+    if imp.skipped:
+        note += f"; left out (constant or rarely set): {', '.join(imp.skipped)}"
+    figure = importance_bars(imp.params, imp.params_std, imp.families, imp.families_std, note)
+    return Importance(figure, pair, surface)
+
+
 def importance_bars(params: Mapping[str, float], params_std: Mapping[str, float],
                     families: Mapping[str, float], families_std: Mapping[str, float],
                     note: str) -> Figure:
