@@ -25,8 +25,8 @@ pytest.importorskip("httpx")
 
 from starlette.testclient import TestClient
 
-from dialed.dashboard import _figures as fig
 from dialed.dashboard import create_app
+from dialed.dashboard import figures as fig
 
 N = 100_000
 # A page call answers within this on a study of 100,000 trials. Measured 0.6-0.9 s for the

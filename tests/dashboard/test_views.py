@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dialed.dashboard import _figures as fig
 from dialed.dashboard import _views as views
+from dialed.dashboard import figures as fig
 from dialed.errors import ConfigError
 from dialed.metrics import MetricSet
 from dialed.space import Space
