@@ -131,14 +131,14 @@ class FloatDistribution:
         if self.step is not None:
             n = _n_steps(self.low, self.high, self.step)
             idx = (v - self.low) / self.step
-            return float(np.clip((idx + 0.5) / (n + 1), 0.0, 1.0))
+            return _clamp((idx + 0.5) / (n + 1), 0.0, 1.0)
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high)
-            return float(np.clip((math.log(v) - lo) / (hi - lo), 0.0, 1.0))
-        return float(np.clip((v - self.low) / (self.high - self.low), 0.0, 1.0))
+            return _clamp((math.log(v) - lo) / (hi - lo), 0.0, 1.0)
+        return _clamp((v - self.low) / (self.high - self.low), 0.0, 1.0)
 
     def from_unit(self, u: float) -> float:
-        u = float(np.clip(u, 0.0, 1.0))
+        u = _clamp(u, 0.0, 1.0)
         if self.single:
             return self.low
         if self.step is not None:
@@ -147,8 +147,8 @@ class FloatDistribution:
             return _step_value(self.low, self.step, idx, self.high)
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high)
-            return float(np.clip(math.exp(lo + u * (hi - lo)), self.low, self.high))
-        return float(np.clip(self.low + u * (self.high - self.low), self.low, self.high))
+            return _clamp(math.exp(lo + u * (hi - lo)), self.low, self.high)
+        return _clamp(self.low + u * (self.high - self.low), self.low, self.high)
 
     def grid(self) -> list[Any]:
         if self.single:
@@ -232,18 +232,18 @@ class IntDistribution:
             return 0.5
         if self.log:
             lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
-            return float(np.clip((math.log(v) - lo) / (hi - lo), 0.0, 1.0))
+            return _clamp((math.log(v) - lo) / (hi - lo), 0.0, 1.0)
         n = (self.high - self.low) // self.step
-        return float(np.clip(((v - self.low) / self.step + 0.5) / (n + 1), 0.0, 1.0))
+        return _clamp(((v - self.low) / self.step + 0.5) / (n + 1), 0.0, 1.0)
 
     def from_unit(self, u: float) -> int:
-        u = float(np.clip(u, 0.0, 1.0))
+        u = _clamp(u, 0.0, 1.0)
         if self.single:
             return self.low
         if self.log:
             lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
             v = round(math.exp(lo + u * (hi - lo)))
-            return int(np.clip(v, self.low, self.high))
+            return int(_clamp(v, self.low, self.high))
         n = (self.high - self.low) // self.step
         idx = min(int(u * (n + 1)), n)
         return self.low + idx * self.step
@@ -324,7 +324,7 @@ class CategoricalDistribution:
 
     def from_unit(self, u: float) -> Any:
         n = len(self.choices)
-        return self.choices[min(int(float(np.clip(u, 0.0, 1.0)) * n), n - 1)]
+        return self.choices[min(int(_clamp(u, 0.0, 1.0) * n), n - 1)]
 
     def grid(self) -> list[Any]:
         return list(self.choices)
@@ -341,6 +341,11 @@ Distribution = FloatDistribution | IntDistribution | CategoricalDistribution
 
 def _tol(x: float) -> float:
     return _REL_TOL * max(1.0, abs(x))
+
+
+def _clamp(x: float, low: float, high: float) -> float:
+    """``x`` within [low, high] (NaN stays NaN), for one number: ``np.clip`` costs 5 us."""
+    return float(min(max(x, low), high))
 
 
 def _n_steps(low: float, high: float, step: float) -> int:

@@ -12,7 +12,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ from dialed.storage import (
     open_storage,
     study_folder,
 )
-from dialed.trial import Trial, TrialRecord, TrialState
+from dialed.trial import Trial, TrialRecord, TrialState, evolve
 
 __all__ = [
     "DEFAULT_PRUNER",
@@ -302,7 +301,7 @@ class Study:
     def _known(self, records: Iterable[TrialRecord]) -> list[TrialRecord]:
         """The records, each knowing the study's objectives (so ``record.value`` reads)."""
         names = tuple(m.name for m in self.metrics.objectives)
-        return [replace(r, objectives=names) for r in records]
+        return [evolve(r, objectives=names) for r in records]
 
     @property
     def best_trial(self) -> TrialRecord:

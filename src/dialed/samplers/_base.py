@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from dialed._util import derive_seed
+from dialed._util import derive_seed, derive_uniform
 from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.space import Distribution, Space
@@ -66,6 +66,12 @@ class Sampler(abc.ABC):
             self._seed = derive_seed(0)
         return np.random.default_rng(derive_seed(self._seed, number, salt or "joint"))
 
+    def uniform(self, number: int, salt: str) -> float:
+        """One uniform draw in [0, 1) for trial ``number`` and ``salt`` (a parameter's name)."""
+        if self._seed is None:
+            self._seed = derive_seed(0)
+        return derive_uniform(self._seed, number, salt)
+
     def unseen(
         self, history: History, space: Space, number: int, params: dict[str, Any]
     ) -> dict[str, Any]:
@@ -97,7 +103,7 @@ class Sampler(abc.ABC):
 
         ``params`` holds what the trial has suggested so far (for conditional parameters).
         """
-        return distribution.from_unit(float(self.rng(number, name).random()))
+        return distribution.from_unit(self.uniform(number, name))
 
     def queue(self, space: Space) -> list[dict[str, Any]] | None:
         """Configurations to enqueue once per study before sampling (a grid); None = none."""

@@ -29,7 +29,7 @@ class RandomSampler(Sampler):
 
     def suggest(self, history: History, space: Space, number: int) -> dict[str, Any]:
         params = {
-            name: dist.from_unit(float(self.rng(number, name).random()))
+            name: dist.from_unit(self.uniform(number, name))
             for name, dist in space.items()
         }
         return self.unseen(history, space, number, params)

@@ -21,8 +21,17 @@ def check_direction(direction: str) -> None:
         raise StorageError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def json_copy(value: Any) -> Any:
-    """A deep copy through JSON, so that memory behaves like a database (and rejects the same)."""
+    """A deep copy through JSON, so that memory behaves like a database (and rejects the same).
+
+    A flat mapping of names to plain scalars (parameters, most attributes) is copied as it is:
+    the JSON round trip would give the same mapping back."""
+    if type(value) is dict and all(type(k) is str and type(v) in _SCALARS
+                                   for k, v in value.items()):
+        return dict(value)
     try:
         return json.loads(json.dumps(value))
     except (TypeError, ValueError) as exc:

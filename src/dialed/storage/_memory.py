@@ -22,7 +22,7 @@ from dialed.storage._common import check_direction, check_imported, check_name, 
 from dialed.storage._common import check_metrics as _check_metrics
 from dialed.storage._common import json_copy as _json_copy
 from dialed.storage._common import merge_space as _merge_space
-from dialed.trial import TrialRecord, TrialState
+from dialed.trial import TrialRecord, TrialState, evolve
 
 __all__ = ["MemoryStorage"]
 
@@ -442,7 +442,13 @@ class MemoryStorage(Storage):
             return TrialsSince(trials, frontier)
 
     def count_trials(self, study_id: int, states: Iterable[TrialState] | None = None) -> int:
-        return len(self.get_trials(study_id, states=states))
+        wanted = None if states is None else set(states)
+        with self._lock:
+            self._study(study_id)
+            ids = self._by_study[study_id]
+            if wanted is None:
+                return len(ids)
+            return sum(1 for t in ids if self._trials[t].state in wanted)  # no copies
 
     def best_trial(self, study_id: int, metric: str, direction: str) -> TrialRecord | None:
         check_direction(direction)
@@ -463,7 +469,7 @@ _NOT_WAITING = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, Tria
 
 def _snapshot(rec: TrialRecord) -> TrialRecord:
     """A record whose mappings the caller may change without changing what is stored."""
-    return replace(
+    return evolve(
         rec,
         params=_copied(rec.params),
         metrics=dict(rec.metrics),
