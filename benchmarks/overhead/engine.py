@@ -1,0 +1,216 @@
+"""The engine's fixed cost beside Optuna's (issue 23): the loop, storage and history per trial.
+
+Each measurement runs in a fresh Python subprocess (one BLAS thread), dialed's and Optuna's
+alternating round by round so a burst of load on a shared machine falls on both alike; the
+report gives medians over rounds.
+
+* **Random sampler, 1,000 trials in memory**: ``create_study(sampler=random, seed=0)`` with no
+  storage, then ``optimize`` of a trivial objective over 5 floats in [-5, 5]. CPU seconds of the
+  ``optimize`` call (``time.process_time``). Target: dialed at most Optuna's RandomSampler.
+* **Random sampler, 1,000 trials on disk**: the same on dialed's default storage (an SQLite
+  file, WAL) against Optuna's JournalStorage file (its fastest durable storage). Target: dialed
+  below Optuna.
+* **Two workers, 20 ms objective** (``time.sleep(0.02)``): trials per second over 200 trials
+  on one study file, dialed ``optimize(n_jobs=2)`` on SQLite against two Optuna processes on one
+  JournalStorage file, each library's TPE, then each library's default sampler (dialed's
+  ``auto``). Wall clock from the first process start to the last trial. Target: dialed at least
+  Optuna's throughput.
+
+    PYTHONPATH=src python -m benchmarks.overhead.engine [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+TRIALS = 1000
+PARALLEL_TRIALS = 200
+SLEEP = 0.02
+
+_PRELUDE = """
+import json, os, sys, time
+for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[v] = "1"
+def objective(trial):
+    return sum(trial.suggest_float(f"x{i}", -5.0, 5.0) ** 2 for i in range(5))
+def slow(trial):
+    time.sleep(%(sleep)r)
+    return objective(trial)
+"""
+
+_DIALED = """
+import dialed
+storage = %(storage)r
+study = dialed.create_study("bench", storage=storage, sampler=%(sampler)r, seed=0)
+t = time.process_time()
+study.optimize(objective, n_trials=%(n)d)
+print(json.dumps({"cpu": time.process_time() - t}))
+"""
+
+_OPTUNA = """
+import optuna
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+storage = %(storage)r
+if storage is not None:
+    from optuna.storages.journal import JournalFileBackend
+    storage = optuna.storages.JournalStorage(JournalFileBackend(storage))
+study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
+t = time.process_time()
+study.optimize(objective, n_trials=%(n)d)
+print(json.dumps({"cpu": time.process_time() - t}))
+"""
+
+_DIALED_PARALLEL = """
+import dialed
+study = dialed.create_study("bench", storage=%(storage)r, sampler=%(sampler)r, seed=0)
+study.optimize(slow, n_trials=%(n)d, n_jobs=2)
+"""
+
+_OPTUNA_WORKER = """
+import optuna
+from optuna.storages.journal import JournalFileBackend
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+storage = optuna.storages.JournalStorage(JournalFileBackend(%(storage)r))
+sampler = optuna.samplers.TPESampler(seed=%(seed)d)
+study = optuna.create_study(study_name="bench", storage=storage, sampler=sampler,
+                            load_if_exists=True)
+study.optimize(slow, n_trials=%(n)d)
+"""
+
+
+def _run(code: str, **values: Any) -> dict[str, Any]:
+    script = (_PRELUDE % {"sleep": SLEEP}) + (code % values)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, check=True, timeout=1800)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else {}
+
+
+def _parallel_dialed(folder: Path, sampler: str) -> float:
+    url = f"sqlite:///{folder / 'dialed.db'}"
+    start = time.perf_counter()
+    _run(_DIALED_PARALLEL, storage=url, sampler=sampler, n=PARALLEL_TRIALS)
+    return PARALLEL_TRIALS / (time.perf_counter() - start)
+
+
+def _parallel_optuna(folder: Path) -> float:
+    path = str(folder / "optuna.log")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    # the study is created by the first worker (load_if_exists): start it a moment first
+    start = time.perf_counter()
+    procs = []
+    for seed in (0, 1):
+        script = (_PRELUDE % {"sleep": SLEEP}) + (
+            _OPTUNA_WORKER % {"storage": path, "seed": seed, "n": PARALLEL_TRIALS // 2})
+        procs.append(subprocess.Popen([sys.executable, "-c", script], env=env))
+        time.sleep(0.5 if seed == 0 else 0.0)
+    for p in procs:
+        if p.wait(timeout=1800) != 0:
+            raise RuntimeError("an Optuna worker failed")
+    return PARALLEL_TRIALS / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=RESULTS / "overhead-engine.md")
+    args = ap.parse_args()
+    began, t0 = dt.datetime.now(dt.timezone.utc), time.perf_counter()
+    load0 = os.getloadavg()[0]
+    rows: dict[str, list[float]] = {k: [] for k in (
+        "mem dialed", "mem optuna", "disk dialed", "disk optuna",
+        "par tpe dialed", "par tpe optuna", "par default dialed", "par default optuna")}
+    for r in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            rows["mem dialed"].append(_run(_DIALED, storage=None, sampler="random",
+                                           n=TRIALS)["cpu"])
+            rows["mem optuna"].append(_run(_OPTUNA, storage=None, n=TRIALS)["cpu"])
+            rows["disk dialed"].append(_run(_DIALED, storage=f"sqlite:///{folder / 'd.db'}",
+                                            sampler="random", n=TRIALS)["cpu"])
+            rows["disk optuna"].append(_run(_OPTUNA, storage=str(folder / "o.log"),
+                                            n=TRIALS)["cpu"])
+        for kind, sampler in (("tpe", "tpe"), ("default", "auto")):
+            with tempfile.TemporaryDirectory() as tmp:
+                rows[f"par {kind} dialed"].append(_parallel_dialed(Path(tmp), sampler))
+            with tempfile.TemporaryDirectory() as tmp:  # Optuna's default is its TPE
+                rows[f"par {kind} optuna"].append(_parallel_optuna(Path(tmp)))
+        print(f"round {r + 1}/{args.rounds}: " + ", ".join(
+            f"{k} {v[-1]:.3g}" for k, v in rows.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    took = time.perf_counter() - t0
+    _write(args, rows, med, began, took, load0, os.getloadavg()[0])
+
+
+def _verdict(ok: bool) -> str:
+    return "**PASS**" if ok else "**FAIL**"
+
+
+def _write(args: argparse.Namespace, rows: dict[str, list[float]], med: dict[str, float],
+           began: dt.datetime, took: float, load0: float, load1: float) -> None:
+    versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("optuna", "numpy", "SQLAlchemy"))
+    ms = {k: v / TRIALS * 1000 for k, v in med.items() if not k.startswith("par")}
+    targets = [
+        (med["mem dialed"] <= med["mem optuna"],
+         f"random sampler, {TRIALS:,} trials in memory, CPU per trial at most Optuna's: "
+         f"{ms['mem dialed']:.3f} ms vs {ms['mem optuna']:.3f} ms "
+         f"(ratio {med['mem dialed'] / med['mem optuna']:.2f})"),
+        (med["disk dialed"] < med["disk optuna"],
+         f"random sampler, {TRIALS:,} trials on disk, CPU per trial below Optuna's "
+         f"JournalStorage: {ms['disk dialed']:.3f} ms (SQLite) vs {ms['disk optuna']:.3f} ms "
+         f"(ratio {med['disk dialed'] / med['disk optuna']:.2f})"),
+        (med["par tpe dialed"] >= med["par tpe optuna"],
+         f"two workers, TPE, {SLEEP * 1000:.0f} ms objective: {med['par tpe dialed']:.1f} vs "
+         f"{med['par tpe optuna']:.1f} trials/s (ratio "
+         f"{med['par tpe dialed'] / med['par tpe optuna']:.2f}, target >= 1)"),
+        (med["par default dialed"] >= med["par default optuna"],
+         f"two workers, each library's default sampler (dialed auto, Optuna TPE): "
+         f"{med['par default dialed']:.1f} vs {med['par default optuna']:.1f} trials/s (ratio "
+         f"{med['par default dialed'] / med['par default optuna']:.2f}, target >= 1)"),
+    ]
+    lines = [
+        "# The engine's fixed cost: dialed vs Optuna",
+        "",
+        f"- command: `PYTHONPATH=src python -m benchmarks.overhead.engine --rounds {args.rounds}`",
+        f"- date: {began:%Y-%m-%d %H:%M} UTC; took {took / 60:.1f} min; {args.rounds} rounds "
+        "(dialed and Optuna alternating), medians; each figure from a fresh subprocess",
+        f"- machine: {os.cpu_count()} CPU cores shared with other work (load average "
+        f"{load0:.1f} before, {load1:.1f} after: CPU-time ratios hold, wall times and "
+        f"throughputs are indicative), {platform.platform()}, Python {platform.python_version()}",
+        f"- packages: dialed (this checkout), {versions}",
+        "- what is measured: see the docstring of `benchmarks/overhead/engine.py`",
+        "",
+        "## Targets",
+        "",
+        *[f"- {_verdict(ok)}: {text}" for ok, text in targets],
+        "",
+        "## Every round",
+        "",
+        "| round | " + " | ".join(rows) + " |",
+        "|---:|" + "---:|" * len(rows),
+    ]
+    for r in range(args.rounds):
+        lines.append(f"| {r + 1} | " + " | ".join(f"{v[r]:.3g}" for v in rows.values()) + " |")
+    lines += ["", "Memory and disk columns are CPU seconds of 1,000 trials; the `par` columns "
+              "are trials per second (wall)."]
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
