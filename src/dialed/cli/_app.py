@@ -36,6 +36,8 @@ __all__ = ["app", "main"]
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+#: Listings longer than this are written as plain text lines, not laid out as one Rich table.
+PLAIN_ROWS = 500
 
 app = typer.Typer(
     name="dialed",
@@ -337,7 +339,9 @@ def trials(
     ] = 50,
     storage: StorageOption = None,
 ) -> None:
-    """The trials of a study: state, metrics, params, duration, where pruned, why failed."""
+    """The trials of a study: state, metrics, params, duration, where pruned, why failed.
+
+    More than 500 rows are written as plain text, one line per trial, as they are formatted."""
     study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         wanted = _parse_state(state)
@@ -357,6 +361,13 @@ def trials(
         if not shown:
             what = f"{wanted.value} trials" if wanted is not None else "trials"
             _note(f"study {study!r} has no {what}")
+            return
+        if len(shown) > PLAIN_ROWS:  # one Rich table of 20,000 rows takes seconds to lay out
+            out = sys.stdout
+            for line in fmt.trials_lines(handle.metrics, shown):
+                out.write(line + "\n")
+            if caption:
+                out.write(caption + "\n")
             return
         _out().print(fmt.trials_table(handle.metrics, shown, caption=caption))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from rich import box
@@ -24,6 +24,7 @@ __all__ = [
     "studies_table",
     "timestamp",
     "tradeoff_table",
+    "trials_lines",
     "trials_table",
     "value",
 ]
@@ -127,8 +128,7 @@ def studies_table(summaries: Sequence[StudySummary]) -> Table:
 def trials_table(metrics: MetricSet, trials: Sequence[TrialRecord], *,
                  caption: str | None = None) -> Table:
     """One row per trial; the primary metric's column in bold, a note column when needed."""
-    names = _metric_names(metrics, trials)
-    notes = [_trial_note(t) for t in trials]
+    names, rows = _trial_rows(metrics, trials)
     table = Table(caption=caption, caption_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("#", justify="right")
     table.add_column("state")
@@ -138,21 +138,53 @@ def trials_table(metrics: MetricSet, trials: Sequence[TrialRecord], *,
                          header_style="bold underline" if name == primary else "bold")
     table.add_column("params", overflow="fold", ratio=3)
     table.add_column("duration", justify="right")
-    if any(notes):
+    noted = len(rows[0]) > len(names) + 4 if rows else False
+    if noted:
         table.add_column("note", overflow="fold", ratio=2)
-    for t, note in zip(trials, notes, strict=True):
-        state = t.state.value
-        cells = [
-            _cell(str(t.number)),
-            _cell(state, _STATE_STYLE.get(state, "")),
-            *(_cell(value(t.metrics.get(n))) for n in names),
-            _cell(params_text(t.params)),
-            _cell(duration(t.wall_seconds)),
-        ]
-        if any(notes):
-            cells.append(_cell(note))
+    for row in rows:
+        cells = [_cell(text) for text in row]
+        cells[1] = _cell(row[1], _STATE_STYLE.get(row[1], ""))
         table.add_row(*cells)
     return table
+
+
+def trials_lines(metrics: MetricSet, trials: Sequence[TrialRecord]) -> Iterator[str]:
+    """The rows of :func:`trials_table` as plain text, one line per trial (params and notes
+    unwrapped), for listings too long to lay out as one Rich table (``--limit 0``)."""
+    names, rows = _trial_rows(metrics, trials)
+    header = ["#", "state", *names, "params", "duration"]
+    if rows and len(rows[0]) > len(header):
+        header.append("note")
+    right = {0, *range(2, 2 + len(names)), 3 + len(names)}
+    widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header))]
+    last = len(header) - 1
+
+    def line(cells: Sequence[str]) -> str:
+        out = [c.rjust(widths[i]) if i in right else
+               (c if i == last else c.ljust(widths[i])) for i, c in enumerate(cells)]
+        return "  ".join(out).rstrip()
+
+    yield line(header)
+    yield "  ".join("-" * w for w in widths)
+    for row in rows:
+        yield line(row)
+
+
+def _trial_rows(metrics: MetricSet, trials: Sequence[TrialRecord]
+                ) -> tuple[list[str], list[list[str]]]:
+    """The metric columns and each trial's cells: number, state, metrics, params, duration
+    and (when any trial has one) a note."""
+    names = _metric_names(metrics, trials)
+    notes = [_trial_note(t) for t in trials]
+    noted = any(notes)
+    rows = []
+    for t, note in zip(trials, notes, strict=True):
+        cells = [str(t.number), t.state.value, *(value(t.metrics.get(n)) for n in names),
+                 params_text(t.params), duration(t.wall_seconds)]
+        if noted:
+            cells.append(note)
+        rows.append(cells)
+    return names, rows
 
 
 def best_table(metrics: MetricSet, trial: TrialRecord, *, title: str) -> Table:
