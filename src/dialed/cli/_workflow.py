@@ -49,7 +49,7 @@ def _workflow() -> Any:
 
 
 def _formats() -> tuple[str, ...]:
-    from dialed.workflow._registry import FORMATS
+    from dialed.workflow import FORMATS
 
     return tuple(FORMATS)
 

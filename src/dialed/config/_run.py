@@ -92,7 +92,7 @@ def run_study_file(
         if cfg.tradeoff is not None:
             record_rule(study, cfg.tradeoff)  # `dialed best` uses it, during the run too
     if cfg.uses_workflow:  # baseline, stages, confirm: dialed.workflow runs them
-        from dialed.workflow._file import run_file_workflow
+        from dialed.workflow import run_file_workflow
 
         with _about(cfg):
             run_file_workflow(cfg, study, objective, n_trials=n_trials, timeout=timeout,

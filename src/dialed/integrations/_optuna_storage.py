@@ -64,25 +64,23 @@ from dialed.integrations._optuna_convert import (
     metric_set,
     to_dialed,
 )
-from dialed.storage._schema import (
-    studies,
-    study_attrs,
-    study_space,
-    trial_intermediate,
-    trial_metrics,
-    trials,
-)
-from dialed.storage._sql_engine import Database
-from dialed.storage._sql_rows import (
+from dialed.storage.sql import (
     INSERT_METRICS,
     INSERT_TRIAL,
+    Database,
     intermediate_of,
     lock_study,
     metrics_of,
     new_id,
     next_number,
     record,
+    studies,
+    study_attrs,
+    study_space,
+    trial_intermediate,
+    trial_metrics,
     trial_queries,
+    trials,
     where_params,
 )
 from dialed.trial import TrialRecord, TrialState

@@ -8,7 +8,7 @@ from pathlib import Path
 from dialed._util import install_hint
 from dialed._version import __version__
 from dialed.dashboard import Dashboard, NotFound, open_read_only
-from dialed.dashboard._render import (
+from dialed.dashboard.render import (
     environment,
     inline_script,
     script_hash,

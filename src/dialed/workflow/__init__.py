@@ -25,7 +25,7 @@ from dialed.workflow._data import (
     fingerprint_pair,
 )
 from dialed.workflow._evaluate import DeclaredFirst, FixedSampler
-from dialed.workflow._file import load_data, record_data, recorded_function
+from dialed.workflow._file import load_data, record_data, recorded_function, run_file_workflow
 from dialed.workflow._imports import import_function
 from dialed.workflow._ladder import (
     LADDER_FIT_KEY,
@@ -49,7 +49,14 @@ from dialed.workflow._records import (
     StageResult,
     VerifyResult,
 )
-from dialed.workflow._registry import REGISTRY_STUDY, Registry, Version, diff_params, registry
+from dialed.workflow._registry import (
+    FORMATS,
+    REGISTRY_STUDY,
+    Registry,
+    Version,
+    diff_params,
+    registry,
+)
 from dialed.workflow._registry import render as render_configuration
 from dialed.workflow._retune import retune
 from dialed.workflow._stages import StageSampler
@@ -57,6 +64,7 @@ from dialed.workflow._summary import Summary, summarize
 from dialed.workflow._workflow import TestFunction, Workflow, verify_rule
 
 __all__ = [
+    "FORMATS",
     "LADDER_FIT_KEY",
     "LADDER_KEY",
     "PREDICTION_KEY",
@@ -99,6 +107,7 @@ __all__ = [
     "render_configuration",
     "retune",
     "run_file_ladder",
+    "run_file_workflow",
     "run_ladder",
     "rung_name",
     "summarize",
