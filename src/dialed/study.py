@@ -213,6 +213,19 @@ class Study:
             resources_per_trial=resources_per_trial,
         )
 
+    def stop(self) -> None:
+        """End the running ``optimize`` after the trials now running (from the objective or a
+        callback): no new trial starts, in this process, its threads or its worker processes.
+        Under Ray, end it with ``timeout`` or ``n_trials`` instead."""
+        running = self._ctx.running
+        if running is None:
+            raise RuntimeError(
+                f"study {self.name!r}: stop() ends a running optimize() from its objective or a "
+                "callback; none runs in this process (under executor='ray' use n_trials or "
+                "timeout)"
+            )
+        running.stop()
+
     def ask(self, fixed_params: Mapping[str, Any] | None = None) -> Trial:
         """Start a trial by hand (an enqueued one first); finish it with :meth:`tell`.
 

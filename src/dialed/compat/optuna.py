@@ -190,6 +190,10 @@ class Study:
             raise RuntimeError("a study with several objectives has directions, not direction")
         return self.directions[0]
 
+    def stop(self) -> None:
+        """Optuna's ``Study.stop``: no new trial after the running ones (dialed's stop)."""
+        self.native.stop()
+
     def optimize(
         self,
         func: Callable[[Trial], Any],

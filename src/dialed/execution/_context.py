@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from dialed.metrics import MetricSet
 from dialed.pruners import NopPruner, Pruner, Resource
 from dialed.samplers import Sampler
 from dialed.storage import ArtifactStore, Storage
 
-__all__ = ["Settings", "StudyContext"]
+__all__ = ["Settings", "Stoppable", "StudyContext"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class Settings:
         }
 
 
+class Stoppable(Protocol):
+    """A running loop's budget: ``stop()`` ends it after the trials now running."""
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class StudyContext:
     storage: Storage
@@ -41,3 +48,6 @@ class StudyContext:
     resource: Resource | None = None  # what a trial spends (epochs ...), when declared
     artifacts: ArtifactStore | None = None  # where checkpoints and files go, when any
     scale: dict[str, float] | None = None  # the study's size on a ladder (width, rows ...)
+    #: The budget of the ``optimize`` running in this process (what ``Study.stop`` ends);
+    #: None when none runs here.
+    running: Stoppable | None = field(default=None, compare=False, repr=False)

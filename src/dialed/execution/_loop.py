@@ -52,8 +52,15 @@ class Budget:
     deadline: float | None = None  # time.monotonic() value
     _taken: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopped: bool = False
+
+    def stop(self) -> None:
+        """Take no new trial (``Study.stop``); the running ones finish."""
+        self._stopped = True
 
     def take(self) -> bool:
+        if self._stopped:
+            return False
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return False
         with self._lock:

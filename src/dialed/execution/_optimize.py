@@ -89,20 +89,35 @@ def optimize(
                     catch=catch_t, callbacks=callbacks,
                     on_trial=on_trial if show_progress else None, address=ray_address,
                     resources_per_trial=resources_per_trial)
-        elif n_jobs == 1:
-            run_loop(ctx, objective, Budget(n_trials, deadline), catch=catch_t,
-                     callbacks=callbacks, on_trial=on_trial if show_progress else None)
-        elif ctx.storage.url is None:
-            warnings.warn("an in-memory study runs n_jobs > 1 as threads; give the study a "
-                          "storage URL (sqlite:///dialed.db) to run worker processes",
-                          stacklevel=3)
-            run_threads(ctx, objective, n_jobs=n_jobs, budget=Budget(n_trials, deadline),
-                        catch=catch_t, callbacks=callbacks,
-                        on_trial=on_trial if show_progress else None)
         else:
-            run_processes(ctx, objective, n_jobs=n_jobs, n_trials=n_trials, deadline=deadline,
-                          catch=catch_t, callbacks=callbacks,
-                          poll=poll if show_progress else None)
+            try:
+                _run_local(ctx, objective, n_jobs=n_jobs, n_trials=n_trials, deadline=deadline,
+                           catch=catch_t, callbacks=callbacks,
+                           on_trial=on_trial if show_progress else None,
+                           poll=poll if show_progress else None)
+            finally:
+                ctx.running = None
+
+
+def _run_local(ctx: StudyContext, objective: Objective, *, n_jobs: int,
+               n_trials: int | None, deadline: float | None,
+               catch: tuple[type[BaseException], ...], callbacks: Sequence[Callback],
+               on_trial: Callback | None, poll: Callable[[], None] | None) -> None:
+    """This process's loop, its threads, or its worker processes; ``ctx.running`` is their
+    budget meanwhile (what ``Study.stop`` ends)."""
+    if n_jobs == 1:
+        ctx.running = budget = Budget(n_trials, deadline)
+        run_loop(ctx, objective, budget, catch=catch, callbacks=callbacks, on_trial=on_trial)
+    elif ctx.storage.url is None:
+        warnings.warn("an in-memory study runs n_jobs > 1 as threads; give the study a "
+                      "storage URL (sqlite:///dialed.db) to run worker processes",
+                      stacklevel=4)
+        ctx.running = budget = Budget(n_trials, deadline)
+        run_threads(ctx, objective, n_jobs=n_jobs, budget=budget, catch=catch,
+                    callbacks=callbacks, on_trial=on_trial)
+    else:
+        run_processes(ctx, objective, n_jobs=n_jobs, n_trials=n_trials, deadline=deadline,
+                      catch=catch, callbacks=callbacks, poll=poll)
 
 
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)

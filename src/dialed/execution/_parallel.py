@@ -40,6 +40,9 @@ class _SharedBudget(Budget):
         self._counter = counter
         self._stop = stop
 
+    def stop(self) -> None:
+        self._stop.set()  # an Event shared by every worker process: all of them stop
+
     def take(self) -> bool:
         if self._stop.is_set():
             return False
@@ -133,6 +136,7 @@ def run_processes(
         p.start()
         return p
 
+    ctx.running = budget  # before the fork: a worker's Study.stop() reaches every worker
     procs = [spawn() for _ in range(n_jobs)]
     try:
         while procs:
