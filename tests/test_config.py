@@ -361,3 +361,46 @@ def test_the_early_stopping_example_prunes_and_says_why(tmp_path: Path) -> None:
     assert all(0.0 <= t.metrics["val_loss"] <= 1.0 for t in full)
     assert study.attrs["pruner_decision"]["pruner"] == "asha"
     assert study.attrs["sampler_decision"]["sampler"] == "tpe+random"
+
+
+SAVES = """
+def objective(trial):
+    trial.save_checkpoint({"x": trial.params["x"]}, step=1)
+    return (trial.params["x"] - 0.25) ** 2
+"""
+
+
+def test_artifacts_key_puts_checkpoints_beside_the_file(tmp_path: Path) -> None:
+    name = module_in(tmp_path, SAVES)
+    text = (f"study: ck\nobjective: {name}:objective\nartifacts: ckpts\n"
+            "space: {x: {type: float, low: 0.0, high: 1.0}}\nbudget: {trials: 2}\nseed: 1\n")
+    cfg = load_study_file(write(tmp_path, text))
+    assert cfg.artifacts_url == str((tmp_path / "ckpts").resolve())
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    study = run_study_file(cfg, url)
+    assert study.attrs["artifacts"] == cfg.artifacts_url
+    saved = [p for p in (tmp_path / "ckpts").rglob("*") if p.is_file()]
+    assert len(saved) >= 2  # one checkpoint per trial, under the named folder
+    moved = load_study_file(write(tmp_path, text.replace("ckpts", "elsewhere")))
+    with pytest.raises(ConfigError, match=r"keeps its artifacts at .*ckpts.*, not .*elsewhere"):
+        run_study_file(moved, url)
+    assert len(dialed_trials(url)) == 2  # nothing ran, nothing lost
+
+
+def test_an_unreachable_artifact_store_stops_before_the_study_is_made(tmp_path: Path) -> None:
+    name = module_in(tmp_path, SAVES)
+    text = (f"study: bad\nobjective: {name}:objective\nartifacts: 'nosuchproto://x/y'\n"
+            "space: {x: {type: float, low: 0.0, high: 1.0}}\nbudget: {trials: 2}\n")
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    with pytest.raises(ConfigError, match="nosuchproto") as info:
+        run_study_file(load_study_file(write(tmp_path, text)), url)
+    assert "\n" not in str(info.value)
+    from dialed.storage import open_storage
+
+    assert [s.name for s in open_storage(url).list_studies()] == []
+
+
+def dialed_trials(url: str) -> list[Any]:
+    import dialed
+
+    return dialed.load_study("ck", storage=url).trials

@@ -158,6 +158,7 @@ class StudyFile(_Model):
     n_jobs: StrictInt = Field(default=1, ge=1)
     catch: StrictBool = True
     max_retries: StrictInt = Field(default=0, ge=0)
+    artifacts: str | None = None
     baseline: dict[str, Any] | None = None
     targets: list[str] | None = None
     repeats: StrictInt | None = Field(default=None, ge=2)
@@ -319,6 +320,15 @@ class StudyFile(_Model):
         SQLite path taken beside the file: the CLI and a script reading the file open the same
         database wherever they are started from."""
         return beside(self.storage or DEFAULT_URL, self.base_dir)
+
+    @property
+    def artifacts_url(self) -> str | None:
+        """Where trials' checkpoints and files go: the folder or fsspec URL the file names (a
+        relative folder taken beside the file), None for the default beside the SQLite file."""
+        if self.artifacts is None or "://" in self.artifacts:
+            return self.artifacts
+        folder = Path(self.artifacts).expanduser()
+        return str(folder if folder.is_absolute() else (self.base_dir / folder).resolve())
 
     @property
     def metric_set(self) -> MetricSet:

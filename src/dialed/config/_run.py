@@ -68,12 +68,19 @@ def run_study_file(
             scale=cfg.scale,
             load_if_exists=True,
             max_retries=cfg.max_retries,
+            artifacts=cfg.artifacts_url,
         )
         if study.metrics != cfg.metric_set:
             raise ConfigError(
                 f"study {cfg.study!r} already exists with metrics {study.metrics.to_dict()}, "
                 f"not {cfg.metric_set.to_dict()}: use a new study name, or delete the old "
                 f"study first (dialed delete {cfg.study})"
+            )
+        recorded = study.attrs.get("artifacts")
+        if cfg.artifacts_url is not None and recorded != cfg.artifacts_url:
+            raise ConfigError(
+                f"study {cfg.study!r} keeps its artifacts at {recorded!r}, not "
+                f"{cfg.artifacts_url!r}: use a new study name, or name that store in the file"
             )
         if declared is not None:
             stored = study.space
