@@ -182,3 +182,30 @@ def test_study_and_summary_render_as_html(url: str, study: dialed.Study) -> None
     text = summarize(study)._repr_html_()
     assert text.startswith('<div class="dialed">') and "<pre" in text
     assert "best so far" in text
+
+
+def _rung_objective(trial: dialed.Trial) -> float:
+    n = trial.scale["n"]
+    lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+    return math.log(lr / (0.5 * n**-0.5)) ** 2 + 4.0 * n**-0.5
+
+
+def test_plot_scaling_draws_a_ladders_fit_and_refuses_other_studies(study: dialed.Study) -> None:
+    from dialed.workflow import record_prediction, run_ladder
+
+    store = dialed.storage.open_storage("memory")
+    fit = run_ladder("lad", "n", [16, 32, 64], _rung_objective, trials=10, storage=store,
+                     space={"lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True}},
+                     sampler="tpe", seed=2, repeats=2, top=2)
+    record_prediction("lad", store, fit, fit.predict(512))
+    ladder = dialed.load_study("lad", storage=store)
+    figure = dp.plot_scaling(ladder)
+    assert figure.layout.title.text == "optimum of lr against n"
+    names = [t.name for t in figure.data]
+    assert "rung optimum" in names and names[-1] == "prediction"
+    assert list(_trace(figure, "rung optimum").x) == [16, 32, 64]
+    assert figure.data[-1].x == (512,)
+    with pytest.raises(ConfigError, match=r"fitted no parameter 'wd'; its fitted parameters: lr"):
+        dp.plot_scaling(ladder, "wd")
+    with pytest.raises(ConfigError, match="is not a ladder's study"):
+        dp.plot_scaling(study)

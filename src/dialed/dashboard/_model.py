@@ -416,7 +416,7 @@ class Dashboard:
         titles["timeline"] = "timeline of trials by worker"
         fit = attrs.get("ladder:fit")
         if isinstance(fit, Mapping):  # a ladder's study: each optimum against scale
-            from dialed.dashboard._scaling import scaling_figures
+            from dialed.dashboard.scaling import scaling_figures
 
             for key, figure in scaling_figures(fit).items():
                 figures[key] = figure

@@ -7,8 +7,9 @@ Each function takes a :class:`dialed.Study` (or a :mod:`dialed.compat.optuna` st
 a ``plotly.graph_objects.Figure`` drawn by the same code as the dashboard's study page
 (:mod:`dialed.dashboard.figures`): optimization history, parameter importances (per parameter
 and per family), contour, slice, parallel coordinates, intermediate values, Pareto front and
-timeline. Big studies are downsampled the way the dashboard does it (each figure's subtitle
-says how). plotly is the ``plot`` extra; importance and the contour's surface need scikit-learn.
+timeline; and a ladder's fits (``plot_scaling``). Big studies are downsampled the way the
+dashboard does it (each figure's subtitle says how). plotly is the ``plot`` extra; importance
+and the contour's surface need scikit-learn.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dialed.plot._plots import (
     plot_parallel_coordinate,
     plot_param_importances,
     plot_pareto_front,
+    plot_scaling,
     plot_slice,
     plot_timeline,
 )
@@ -31,6 +33,7 @@ __all__ = [
     "plot_parallel_coordinate",
     "plot_param_importances",
     "plot_pareto_front",
+    "plot_scaling",
     "plot_slice",
     "plot_timeline",
 ]

@@ -10,11 +10,12 @@ back empty with the reason as its title, as ``optuna.visualization`` does.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dialed._util import install_hint
 from dialed.dashboard import figures as fig
+from dialed.dashboard.scaling import scaling_figures
 from dialed.errors import ConfigError
 from dialed.metrics import Metric
 from dialed.space import Space
@@ -27,6 +28,7 @@ __all__ = [
     "plot_parallel_coordinate",
     "plot_param_importances",
     "plot_pareto_front",
+    "plot_scaling",
     "plot_slice",
     "plot_timeline",
 ]
@@ -119,6 +121,27 @@ def plot_timeline(study: Any) -> Any:
     s = _native(study, "plot_timeline")
     spec = fig.timeline(s.trials, time.time())
     return _figure(spec, "timeline of trials by worker", s, "no trial has started")
+
+
+def plot_scaling(study: Any, param: str | None = None) -> Any:
+    """For a ladder's study (``dialed ladder``): ``param``'s optimum at each rung against the
+    scale on log-log axes, the fitted law with its bootstrap band, and the prediction (the
+    first fitted parameter by default)."""
+    s = _native(study, "plot_scaling")
+    fit = s.attrs.get("ladder:fit")
+    if not isinstance(fit, Mapping):
+        raise ConfigError(f"plot_scaling: study {s.name!r} is not a ladder's study (it has no "
+                          "fit: run dialed ladder, then open the ladder's study)")
+    figures = scaling_figures(fit)
+    names = [key.split(":", 1)[1] for key in figures]
+    if not names:
+        raise ConfigError(f"plot_scaling: the ladder {s.name!r} fitted no numeric parameter")
+    chosen = names[0] if param is None else param
+    if chosen not in names:
+        raise ConfigError(f"plot_scaling: the ladder {s.name!r} fitted no parameter "
+                          f"{chosen!r}; its fitted parameters: {', '.join(names)}")
+    return _figure(figures[f"scaling:{chosen}"],
+                   f"optimum of {chosen} against {fit.get('scale')}", s, "no fit")
 
 
 # -- helpers -----------------------------------------------------------------------------------
