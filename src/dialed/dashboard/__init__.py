@@ -6,6 +6,8 @@ never writes to it (see :mod:`dialed.dashboard._source`), guards every request (
 methods, an access token off loopback, a strict Content-Security-Policy: see
 :mod:`dialed.dashboard._security`) and keeps big studies responsive by aggregating and
 downsampling on the server (:mod:`dialed.dashboard.figures`, :mod:`dialed.dashboard._model`).
+The page templates' helpers (:func:`environment` and the inlining of the report's scripts) are
+exported for :mod:`dialed.report`.
 
 Starlette, uvicorn and Jinja2 are the ``dashboard`` extra, imported when a server is made.
 plotly.js is bundled: ``static/plotly-strict.min.js`` is the npm package
@@ -19,6 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from dialed._util import install_hint
 from dialed.dashboard._model import Dashboard, NotFound
+from dialed.dashboard._render import (
+    environment,
+    inline_script,
+    json_text,
+    script_hash,
+    script_json,
+    static_text,
+)
 from dialed.dashboard._source import LiveTrials, ReadOnlyStorage, open_read_only
 from dialed.errors import ConfigError
 
@@ -32,8 +42,14 @@ __all__ = [
     "NotFound",
     "ReadOnlyStorage",
     "create_app",
+    "environment",
+    "inline_script",
+    "json_text",
     "open_read_only",
+    "script_hash",
+    "script_json",
     "serve",
+    "static_text",
 ]
 
 

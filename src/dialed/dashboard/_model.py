@@ -416,9 +416,7 @@ class Dashboard:
         titles["timeline"] = "timeline of trials by worker"
         fit = attrs.get("ladder:fit")
         if isinstance(fit, Mapping):  # a ladder's study: each optimum against scale
-            from dialed.dashboard.scaling import scaling_figures
-
-            for key, figure in scaling_figures(fit).items():
+            for key, figure in fig.scaling_figures(fit).items():
                 figures[key] = figure
                 titles[key] = f"optimum of {key.split(':', 1)[1]} against {fit.get('scale')}"
         order = [k for k, v in figures.items() if v is not None]

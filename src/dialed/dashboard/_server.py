@@ -29,9 +29,9 @@ from starlette.staticfiles import StaticFiles
 
 from dialed._version import __version__
 from dialed.dashboard._model import Dashboard, NotFound
+from dialed.dashboard._render import environment, json_text
 from dialed.dashboard._security import Guard
 from dialed.dashboard._source import open_read_only
-from dialed.dashboard.render import environment, json_text
 from dialed.errors import ConfigError, StorageError
 from dialed.storage import Storage
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dialed.dashboard.figures import label, num
+from dialed.dashboard._figures import label, num
 from dialed.errors import ConfigError
 from dialed.metrics import Metric, MetricSet
 from dialed.space import CategoricalDistribution, Distribution, Space

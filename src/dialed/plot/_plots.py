@@ -15,7 +15,6 @@ from typing import Any
 
 from dialed._util import install_hint
 from dialed.dashboard import figures as fig
-from dialed.dashboard.scaling import scaling_figures
 from dialed.errors import ConfigError
 from dialed.metrics import Metric
 from dialed.space import Space
@@ -132,7 +131,7 @@ def plot_scaling(study: Any, param: str | None = None) -> Any:
     if not isinstance(fit, Mapping):
         raise ConfigError(f"plot_scaling: study {s.name!r} is not a ladder's study (it has no "
                           "fit: run dialed ladder, then open the ladder's study)")
-    figures = scaling_figures(fit)
+    figures = fig.scaling_figures(fit)
     names = [key.split(":", 1)[1] for key in figures]
     if not names:
         raise ConfigError(f"plot_scaling: the ladder {s.name!r} fitted no numeric parameter")

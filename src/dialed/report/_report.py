@@ -7,10 +7,12 @@ from pathlib import Path
 
 from dialed._util import install_hint
 from dialed._version import __version__
-from dialed.dashboard import Dashboard, NotFound, open_read_only
-from dialed.dashboard.render import (
+from dialed.dashboard import (
+    Dashboard,
+    NotFound,
     environment,
     inline_script,
+    open_read_only,
     script_hash,
     script_json,
     static_text,

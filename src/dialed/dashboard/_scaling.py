@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from dialed.dashboard.figures import BEST, COLORS, MUTED, _axis, _layout, num, text
+from dialed.dashboard._figures import BEST, COLORS, MUTED, _axis, _layout, num, text
 
 __all__ = ["scaling_figures"]
 
