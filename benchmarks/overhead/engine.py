@@ -16,6 +16,14 @@ report gives medians over rounds.
   ``auto``). Wall clock from the first process start to the last trial. Target: dialed at least
   Optuna's throughput.
 
+* **Listings**: ``dialed trials STUDY --limit 0`` on 20,000 trials (SQLite) against
+  ``optuna trials`` on the same number (JournalStorage file: Optuna's RDB storage takes minutes
+  to fill), wall and CPU seconds of the command (``os.wait4``), output to a file; and
+  ``dialed trials STUDY --limit 10`` on studies of 1,000 and 100,000 trials. The studies are
+  written once, through each library's bulk API. Targets: the full listing at or below
+  Optuna's; ``--limit 10`` on 100,000 trials under 0.5 s of the command's own work (CPU), as
+  on 1,000.
+
     PYTHONPATH=src python -m benchmarks.overhead.engine [--rounds 5]
 """
 
@@ -125,10 +133,81 @@ def _parallel_optuna(folder: Path) -> float:
     return PARALLEL_TRIALS / (time.perf_counter() - start)
 
 
+_FILL_DIALED = """
+import random
+from dialed.storage import open_storage
+from dialed.trial import TrialRecord, TrialState
+rng = random.Random(0)
+store = open_storage(%(url)r)
+records = [TrialRecord(0, 0, 0, TrialState.COMPLETE, 0,
+                       params={f"x{i}": rng.uniform(-5, 5) for i in range(5)},
+                       metrics={"value": rng.random()}, started_at=1e9 + n,
+                       finished_at=1e9 + n + 0.5, wall_seconds=0.5) for n in range(%(n)d)]
+store.import_trials("big", records, space={f"x{i}": {"type": "float", "low": -5, "high": 5}
+                                           for i in range(5)},
+                    create={"metrics": {"value": "minimize"}, "seed": 0})
+"""
+
+_FILL_OPTUNA = """
+import random
+import optuna
+from optuna.storages.journal import JournalFileBackend
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+rng = random.Random(0)
+storage = optuna.storages.JournalStorage(JournalFileBackend(%(path)r))
+study = optuna.create_study(study_name="big", storage=storage)
+dist = {f"x{i}": optuna.distributions.FloatDistribution(-5, 5) for i in range(5)}
+study.add_trials([optuna.trial.create_trial(
+    params={f"x{i}": rng.uniform(-5, 5) for i in range(5)}, distributions=dist,
+    value=rng.random()) for _ in range(%(n)d)])
+"""
+
+
+def _command(argv: list[str], out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, of the child) of one command, stdout to ``out``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}
+    start = time.perf_counter()
+    with out.open("w") as sink:
+        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def _listings(folder: Path, rounds: int, rows: dict[str, list[float]]) -> None:
+    dialed_bin = str(Path(sys.executable).with_name("dialed"))
+    optuna_bin = str(Path(sys.executable).with_name("optuna"))
+    urls = {n: f"sqlite:///{folder / f'd{n}.db'}" for n in (1000, 20000, 100000)}
+    for n, url in urls.items():
+        _run(_FILL_DIALED, url=url, n=n)
+    journal = str(folder / "optuna.log")
+    _run(_FILL_OPTUNA, path=journal, n=20000)
+    out = folder / "listing.txt"
+    for _ in range(rounds):
+        for key, argv in (
+            ("list dialed", [dialed_bin, "trials", "big", "--storage", urls[20000],
+                             "--limit", "0"]),
+            ("list optuna", [optuna_bin, "trials", "--storage", journal, "--storage-class",
+                             "JournalFileBackend", "--study-name", "big"]),
+            ("limit10 1k", [dialed_bin, "trials", "big", "--storage", urls[1000],
+                            "--limit", "10"]),
+            ("limit10 100k", [dialed_bin, "trials", "big", "--storage", urls[100000],
+                              "--limit", "10"]),
+        ):
+            wall, cpu = _command(argv, out)
+            rows.setdefault(f"{key} wall", []).append(wall)
+            rows.setdefault(f"{key} cpu", []).append(cpu)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=RESULTS / "overhead-engine.md")
+    ap.add_argument("--no-listings", action="store_true",
+                    help="leave out the listings (they fill a 100,000-trial study and an "
+                         "Optuna journal of 20,000: minutes)")
     args = ap.parse_args()
     began, t0 = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     load0 = os.getloadavg()[0]
@@ -152,9 +231,14 @@ def main() -> None:
                 rows[f"par {kind} optuna"].append(_parallel_optuna(Path(tmp)))
         print(f"round {r + 1}/{args.rounds}: " + ", ".join(
             f"{k} {v[-1]:.3g}" for k, v in rows.items()), flush=True)
+    listing: dict[str, list[float]] = {}
+    if not args.no_listings:
+        with tempfile.TemporaryDirectory() as tmp:
+            _listings(Path(tmp), args.rounds, listing)
     med = {k: statistics.median(v) for k, v in rows.items()}
+    lmed = {k: statistics.median(v) for k, v in listing.items()}
     took = time.perf_counter() - t0
-    _write(args, rows, med, began, took, load0, os.getloadavg()[0])
+    _write(args, rows, med, listing, lmed, began, took, load0, os.getloadavg()[0])
 
 
 def _verdict(ok: bool) -> str:
@@ -162,6 +246,7 @@ def _verdict(ok: bool) -> str:
 
 
 def _write(args: argparse.Namespace, rows: dict[str, list[float]], med: dict[str, float],
+           listing: dict[str, list[float]], lmed: dict[str, float],
            began: dt.datetime, took: float, load0: float, load1: float) -> None:
     versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("optuna", "numpy", "SQLAlchemy"))
     ms = {k: v / TRIALS * 1000 for k, v in med.items() if not k.startswith("par")}
@@ -183,6 +268,18 @@ def _write(args: argparse.Namespace, rows: dict[str, list[float]], med: dict[str
          f"{med['par default dialed']:.1f} vs {med['par default optuna']:.1f} trials/s (ratio "
          f"{med['par default dialed'] / med['par default optuna']:.2f}, target >= 1)"),
     ]
+    if lmed:
+        targets += [
+            (lmed["list dialed wall"] <= lmed["list optuna wall"],
+             f"the full listing of 20,000 trials at or below Optuna's: dialed trials --limit 0 "
+             f"{lmed['list dialed wall']:.2f} s wall ({lmed['list dialed cpu']:.2f} s CPU) vs "
+             f"optuna trials {lmed['list optuna wall']:.2f} s ({lmed['list optuna cpu']:.2f} "
+             f"s CPU), ratio {lmed['list dialed wall'] / lmed['list optuna wall']:.2f}"),
+            (lmed["limit10 100k cpu"] < 0.5,
+             f"dialed trials --limit 10 on 100,000 trials under 0.5 s CPU: "
+             f"{lmed['limit10 100k cpu']:.2f} s ({lmed['limit10 100k wall']:.2f} s wall) vs "
+             f"{lmed['limit10 1k cpu']:.2f} s ({lmed['limit10 1k wall']:.2f} s wall) on 1,000"),
+        ]
     lines = [
         "# The engine's fixed cost: dialed vs Optuna",
         "",
@@ -208,6 +305,12 @@ def _write(args: argparse.Namespace, rows: dict[str, list[float]], med: dict[str
         lines.append(f"| {r + 1} | " + " | ".join(f"{v[r]:.3g}" for v in rows.values()) + " |")
     lines += ["", "Memory and disk columns are CPU seconds of 1,000 trials; the `par` columns "
               "are trials per second (wall)."]
+    if listing:
+        lines += ["", "## Listings (seconds per command, every round)", "",
+                  "| command | " + " | ".join(f"round {r + 1}" for r in range(args.rounds))
+                  + " |", "|---|" + "---:|" * args.rounds]
+        for key, values in listing.items():
+            lines.append(f"| {key} | " + " | ".join(f"{v:.2f}" for v in values) + " |")
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 
