@@ -5,7 +5,8 @@ trial is left running by the objective, whatever it does:
 
 * the objective returns numbers: COMPLETE with its metrics (NaN / infinite / missing
   objective, or a value that is no float at all: FAILED with the reason);
-* it raises :class:`~dialed.errors.Pruned`: PRUNED, its reported curve kept;
+* it raises :class:`~dialed.errors.Pruned` (or Optuna's ``TrialPruned``): PRUNED, its reported
+  curve kept;
 * it raises anything else, ``SystemExit`` included: FAILED with a one-line reason and the
   traceback; the exception propagates unless it is an ``Exception`` whose type is in ``catch``;
 * the user interrupts (Ctrl-C): FAILED as interrupted, then ``KeyboardInterrupt`` propagates;
@@ -210,9 +211,7 @@ def run_one(
     except TrialAbandoned:
         return _abandoned(runner)
     except Pruned as exc:
-        reason = describe(exc).partition(": ")[2] or runner.prune_reason \
-            or "pruned by the objective"
-        return finish_pruned(runner, reason, costs=costs)
+        return finish_pruned(runner, _prune_reason(exc, runner), costs=costs)
     except KeyboardInterrupt:
         finish(runner, TrialState.FAILED, error="interrupted by the user (KeyboardInterrupt)",
                costs=costs)
@@ -223,6 +222,8 @@ def run_one(
                else "the sampler has nothing left to propose")
         raise
     except BaseException as exc:  # SystemExit and any other BaseException end it failed too
+        if _optuna_pruned(exc):
+            return finish_pruned(runner, _prune_reason(exc, runner), costs=costs)
         record = finish(runner, TrialState.FAILED, error=_error_text(exc), costs=costs)
         if isinstance(exc, Exception) and isinstance(exc, catch):
             return record
@@ -235,6 +236,18 @@ def run_one(
         reason = str(exc) if isinstance(exc, ValueError) else describe(exc)
         return finish(runner, TrialState.FAILED, error=f"invalid result: {reason}", costs=costs)
     return finish(runner, TrialState.COMPLETE, metrics=metrics, costs=costs)
+
+
+def _prune_reason(exc: BaseException, runner: TrialRunner) -> str:
+    return describe(exc).partition(": ")[2] or runner.prune_reason or "pruned by the objective"
+
+
+def _optuna_pruned(exc: BaseException) -> bool:
+    """Optuna's ``TrialPruned`` (raised by code written for Optuna, or by its integrations'
+    callbacks), recognised without importing Optuna."""
+    kind = type(exc)
+    return (kind.__name__ == "TrialPruned"
+            and kind.__module__.partition(".")[0] in ("optuna", "optuna_integration"))
 
 
 def run_loop(
