@@ -170,8 +170,13 @@ WAKER = textwrap.dedent(
     def objective(trial):
         x = trial.suggest_float("x", 0, 1)
         if trial.number == 0:
-            started.write_text("0")
             step = 0
+            stored = dialed.load_study("wake", storage=url)
+            while not stored.trials[0].params:  # written by the trial's first flush
+                trial.report(x, step)
+                step += 1
+                time.sleep(0.02)
+            started.write_text("0")  # stopped from here on: its retry has its settings
             while not go.exists():  # stopped here by SIGSTOP, failed by a sweep meanwhile
                 trial.report(x, step)
                 step += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from dialed.metrics import MetricSet
 from dialed.pruners import NopPruner, Pruner, Resource
@@ -51,3 +51,10 @@ class StudyContext:
     #: The budget of the ``optimize`` running in this process (what ``Study.stop`` ends);
     #: None when none runs here.
     running: Stoppable | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (to a spawned process, a Ray task, a DDP rank) without the running loop's
+        budget: it holds a lock, and it belongs to the process that runs the loop."""
+        state = dict(self.__dict__)
+        state["running"] = None
+        return state

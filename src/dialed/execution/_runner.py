@@ -439,9 +439,7 @@ def start_trial(
     attrs = {"heartbeat": True} if heartbeat else None
     record = None
     if fixed is None:
-        enqueue_promotions(ctx, cache)
-        record = ctx.storage.claim_trial(ctx.study_id, worker=worker, environment=env,
-                                         system_attrs=attrs)
+        record = _claim(ctx, cache, worker, env, attrs)
     if record is None and fixed is None and ctx.sampler.finite:
         raise SearchExhausted(
             f"the {ctx.sampler.name} sampler has no configuration left to run in study "
@@ -473,22 +471,35 @@ def _native(dist: Distribution, value: Any) -> Any:
     return value
 
 
+def _claim(ctx: StudyContext, cache: HistoryLog, worker: str, env: dict[str, Any],
+           attrs: dict[str, Any] | None) -> TrialRecord | None:
+    """An enqueued trial for this worker, after the pruner's promotions are enqueued; None
+    when there is none and the pruner does not make workers wait (then a new trial starts).
+
+    PBT's synchronous rounds: while the population is full and members still train, a worker
+    with nothing to claim waits (a grace period at most) and looks again, rather than found
+    an extra member. It waits on what it can claim, not on what it computed: another worker
+    may have enqueued (and claimed) the same promotions first."""
+    give_up = time.monotonic() + ctx.settings.grace_period
+    waits = type(ctx.pruner).must_wait is not Pruner.must_wait
+    while True:
+        enqueue_promotions(ctx, cache)
+        record = ctx.storage.claim_trial(ctx.study_id, worker=worker, environment=env,
+                                         system_attrs=attrs)
+        if (record is not None or not waits or time.monotonic() >= give_up
+                or not ctx.pruner.must_wait(cache.refresh())):
+            return record
+        time.sleep(_WAIT_S)
+
+
 def enqueue_promotions(ctx: StudyContext, cache: HistoryLog) -> int:
     """Enqueue the continuations of paused trials the pruner promotes (each once, across all
     workers: the storage sets each promotion's key once); returns how many this call queued."""
     pruner = ctx.pruner
     if type(pruner).promotions is Pruner.promotions:
         return 0
-    history = cache.refresh()
-    found = pruner.promotions(history)
-    # PBT's synchronous rounds: wait (a grace period at most) for the members still training
-    give_up = time.monotonic() + ctx.settings.grace_period
-    while not found and pruner.must_wait(history) and time.monotonic() < give_up:
-        time.sleep(_WAIT_S)
-        history = cache.refresh()
-        found = pruner.promotions(history)
     queued = 0
-    for p in found:
+    for p in pruner.promotions(cache.refresh()):
         queued += ctx.storage.enqueue_trials(ctx.study_id, [dict(p.params)], once_key=p.key,
                                              system_attrs=dict(p.attrs))
     return queued

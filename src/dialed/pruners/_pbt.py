@@ -151,7 +151,10 @@ class PBTPruner(Pruner):
 
     def promotions(self, history: History) -> list[Promotion]:
         if len(_founders(history)) < self.population:
-            return []  # the sampler is still founding the population
+            # the founders, each queued once across all workers (its key), their settings
+            # drawn by the sampler when claimed: two workers never found one member too many
+            return [Promotion({}, {"checkpoint_required": True}, f"pbt:found:{i}")
+                    for i in range(self.population)]
         if any(t.state == TrialState.RUNNING for t in history.trials):
             return []  # the round is synchronous: every member ranked at the same training
         by_round: dict[int, list[TrialRecord]] = {}
