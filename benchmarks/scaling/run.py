@@ -19,8 +19,8 @@ seeds and in the median; **D**: (d)'s pick scores at most (c)'s final pick with 
 of (c)'s compute, in the median over seeds (a seed where (d) never does counts as infinite).
 The literal reading of D (the single-seed values the searches saw) is reported beside it.
 
-    PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py --quick   # 3 seeds
-    PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py           # 5 seeds
+    PYTHONPATH=src nice -n 5 python benchmarks/scaling/run.py --quick   # 3 seeds
+    PYTHONPATH=src nice -n 5 python benchmarks/scaling/run.py           # 5 seeds
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ RESULTS = HERE.parent / "results"
 import dialed  # noqa: E402
 from benchmarks.scaling.family import SPACE, STEPS, objective, train  # noqa: E402
 from dialed.workflow import enqueue_prediction, run_ladder  # noqa: E402
+from dialed.workflow._ladder_fit import clip  # noqa: E402
 
 RUNGS = (32, 64, 128, 256)
 TARGET = 1024
@@ -61,9 +62,12 @@ def _search(study: dialed.Study, budget: float) -> list[tuple[float, float, floa
     so far, best value so far, the learning rate of that best trial: the search's pick)."""
     curve: list[tuple[float, float, float]] = []
     spent, best, pick = 0.0, math.inf, math.nan
+    done = {t.number for t in study.trials if t.state.finished}
     while spent < budget:
         study.optimize(objective, n_trials=1)
-        last = study.trials[-1]
+        # The trial just run (not trials[-1]: enqueued trials wait behind it in the list).
+        last = next(t for t in study.trials if t.state.finished and t.number not in done)
+        done.add(last.number)
         spent += last.cpu_seconds or 0.0
         if last.state == dialed.TrialState.COMPLETE and float(last.metrics["value"]) < best:
             best, pick = float(last.metrics["value"]), float(last.params["lr"])
@@ -116,19 +120,30 @@ def one_seed(seed: int, trials: int, repeats: int, sampler: str | None) -> dict[
     a, b = score(pred.params["lr"]), score(reused["lr"])
     space = dialed.Space.from_dict(SPACE)
     # (c) and (d) are the same search (sampler, seed, budget); (d) starts from the prediction.
-    for study_name in ("direct", "warm"):
+    for study_name in ("direct", "warm", "corners"):
         dialed.create_study(study_name, storage=store, space=space, sampler=sampler,
                             seed=seed, scale={"width": TARGET})
     c_curve = _search(dialed.load_study("direct", storage=store), ladder_cpu)
     warm = enqueue_prediction(name, pred, "warm", store)
     enqueued = int(warm.attrs["ladder:prediction"]["enqueued"])
     d_curve = _search(warm, ladder_cpu)
+    # (d) as enqueue_prediction did before the inner interval's ends: the prediction, then
+    # its interval's corners (the ablation of that change).
+    corners = dialed.load_study("corners", storage=store)
+    seen: list[dict[str, Any]] = []
+    for config in [pred.params, *pred.corners()]:
+        config = {k: clip(space[k], v) for k, v in config.items()}
+        if config not in seen:
+            seen.append(config)
+            corners.enqueue(config, validate=False)
+    d0_curve = _search(corners, ladder_cpu)
     c_cpu, c_best, c_pick = c_curve[-1]
     c_score = score(c_pick)
     # The target as measured: the fresh-seed mean of (d)'s pick against (c)'s final pick's.
     reach = _reach(d_curve, lambda best, pick: score(pick) <= c_score)
     # The literal reading: (d)'s best single-seed value against (c)'s.
     reach_raw = _reach(d_curve, lambda best, pick: best <= c_best)
+    reach0 = _reach(d0_curve, lambda best, pick: score(pick) <= c_score)
     half = _at(c_curve, c_cpu / 2)
     d_half = _at(d_curve, c_cpu / 2)
     return {
@@ -142,6 +157,7 @@ def one_seed(seed: int, trials: int, repeats: int, sampler: str | None) -> dict[
         "d_score": score(d_curve[-1][2]), "enqueued": enqueued,
         "d_reach": reach, "reach_share": reach / c_cpu if c_cpu > 0 else math.inf,
         "reach_raw_share": reach_raw / c_cpu if c_cpu > 0 else math.inf,
+        "reach0_share": reach0 / c_cpu if c_cpu > 0 else math.inf, "enqueued0": len(seen),
         "target_trial_cpu": c_cpu / len(c_curve),
         "wall": time.perf_counter() - started,
     }
@@ -159,6 +175,7 @@ def render(runs: list[dict[str, Any]], command: str, elapsed: float, trials: int
     pass_a = wins > len(runs) / 2 and med_a < med_b
     med_share = statistics.median(r["reach_share"] for r in runs)
     med_raw = statistics.median(r["reach_raw_share"] for r in runs)
+    med0 = statistics.median(r["reach0_share"] for r in runs)
     pass_d = med_share <= 0.5
     n_c = statistics.median(r["c_trials"] for r in runs)
     lines = [
@@ -189,12 +206,15 @@ def render(runs: list[dict[str, Any]], command: str, elapsed: float, trials: int
         "pick, as a share of (c)'s compute. *Literal*: the same with the single-seed values "
         "the searches saw ((d)'s best value so far against (c)'s final best value), which "
         "rewards (c)'s extra draws of seed noise (its best is the luckiest of more trials); "
-        "shown, not judged.",
+        "shown, not judged. *Corners only*: D as measured for (d) enqueued the way "
+        "`enqueue_prediction` did before the inner interval's ends were added (the prediction, "
+        "then its 95% interval's corners), the same search otherwise.",
         "",
         "| seed | fitted b [95%] | predicted lr [95%] | reused lr | (a) predicted | "
         "(b) reused | ladder CPU s | (c) trials, pick, score | (c) at half | "
-        "(d) trials (enqueued), score at half, final | D as measured | D literal |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "(d) trials (enqueued), score at half, final | D as measured | D literal | "
+        "D, corners only |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         lo, hi = r["b_interval"]
@@ -205,7 +225,7 @@ def render(runs: list[dict[str, Any]], command: str, elapsed: float, trials: int
             f"{r['ladder_cpu']:.1f} | {r['c_trials']}, {r['c_pick']:.1e}, {r['c_score']:.4f} | "
             f"{r['c_half_score']:.4f} | {r['d_trials']} ({r['enqueued']}), "
             f"{r['d_half_score']:.4f}, {r['d_score']:.4f} | {_share(r['reach_share'])} | "
-            f"{_share(r['reach_raw_share'])} |")
+            f"{_share(r['reach_raw_share'])} | {_share(r['reach0_share'])} |")
     lines += [
         "",
         "## Targets",
@@ -217,7 +237,8 @@ def render(runs: list[dict[str, Any]], command: str, elapsed: float, trials: int
         f"compute (median {n_c:g} trials of (c), a width-{TARGET} trial "
         f"{statistics.median(r['target_trial_cpu'] for r in runs):.2f} CPU s): median share "
         f"{_share(med_share)} (a seed not reached counts as infinite): "
-        f"**{'PASS' if pass_d else 'FAIL'}**. Literal reading: median {_share(med_raw)}.",
+        f"**{'PASS' if pass_d else 'FAIL'}**. Literal reading: median {_share(med_raw)}; "
+        f"corners only: median {_share(med0)}.",
         "",
         "## The fit of seed " + str(runs[0]["seed"]),
         "",
@@ -243,19 +264,25 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     started = time.perf_counter()
     runs = []
+    command = "PYTHONPATH=src nice -n 5 python benchmarks/scaling/run.py " + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for seed in range(n_seeds):
         run = one_seed(seed, trials, args.repeats, args.sampler)
         runs.append(run)
+        partial = args.out.with_suffix(".partial.md")  # a cut-off run keeps its seeds
+        partial.write_text(render(runs, command.strip(), time.perf_counter() - started, trials,
+                                  args.repeats, args.sampler, (load_before, os.getloadavg())),
+                           encoding="utf-8")
         print(f"seed {seed}: a={run['a']:.4f} b={run['b_loss']:.4f} c's pick={run['c_score']:.4f} "
               f"({run['c_trials']} trials) d reaches at "
-              f"{_share(run['reach_share'])}, literal {_share(run['reach_raw_share'])} "
+              f"{_share(run['reach_share'])}, literal {_share(run['reach_raw_share'])}, "
+              f"corners only {_share(run['reach0_share'])} "
               f"({run['wall']:.0f}s)", flush=True)
-    command = "PYTHONPATH=src nice -n 10 python benchmarks/scaling/run.py " + " ".join(
-        sys.argv[1:] if argv is None else argv)
     text = render(runs, command.strip(), time.perf_counter() - started, trials, args.repeats,
                   args.sampler, (load_before, os.getloadavg()))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
+    args.out.with_suffix(".partial.md").unlink(missing_ok=True)
     print(text)
     return 0
 
