@@ -198,10 +198,10 @@ def render(runs: list[dict[str, Any]], command: str, elapsed: float, trials: int
         "(the same seeds for every configuration of one seed's comparison).",
         "- (c) a direct search at the target width, run trial by trial until its CPU seconds "
         "reach the whole ladder's (every rung's search and confirm trials); (d) the same search "
-        "(sampler, seed, budget) into which `enqueue_prediction` first put the prediction and "
-        "its interval's corners. A search's *pick* at any point is its best trial so far; a "
-        "pick is scored like (a) and (b). (d)'s compute counts its own trials only (the "
-        "ladder is paid for by (a)).",
+        "(sampler, seed, budget) into which `enqueue_prediction` first put the prediction, "
+        "each end of its inner (50%) interval and its 95% interval's corners. A search's "
+        "*pick* at any point is its best trial so far; a pick is scored like (a) and (b). "
+        "(d)'s compute counts its own trials only (the ladder is paid for by (a)).",
         "- **D as measured**: the compute at which (d)'s pick first scores at most (c)'s final "
         "pick, as a share of (c)'s compute. *Literal*: the same with the single-seed values "
         "the searches saw ((d)'s best value so far against (c)'s final best value), which "
@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 seeds (else 5)")
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--trials", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sampler", default=None, help="every study's sampler (default: auto)")
@@ -267,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "PYTHONPATH=src nice -n 5 python benchmarks/scaling/run.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    for seed in range(n_seeds):
+    for seed in range(args.first_seed, args.first_seed + n_seeds):
         run = one_seed(seed, trials, args.repeats, args.sampler)
         runs.append(run)
         partial = args.out.with_suffix(".partial.md")  # a cut-off run keeps its seeds
