@@ -34,6 +34,10 @@ def test_power_law_prediction_and_its_interval() -> None:
     value, low, high = law.predict(4096)
     assert value == pytest.approx(0.5 / 64, rel=1e-9) and low < value < high
     assert law.trusted and all(abs(z) < 1e-6 for z in law.loo if z is not None)
+    _, in_low, in_high = law.predict(4096, confidence=0.5)  # the bootstrap's quartiles
+    assert low < in_low < value < in_high < high
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        law.predict(4096, confidence=1.5)
 
 
 def test_linear_scale_parameter_is_a_line_in_log_n() -> None:

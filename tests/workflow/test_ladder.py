@@ -69,10 +69,20 @@ def test_prediction_enqueued_as_baseline(ladder: tuple) -> None:
     assert target.scale == {"n": 1024}
     waiting = target.get_trials(["waiting"])
     assert waiting[0].params["lr"] == pytest.approx(pred.params["lr"])
-    assert len(waiting) == 1 + 4  # the prediction and its two numeric intervals' corners
+    # the prediction, each of its two numeric parameters at its inner interval's ends, then
+    # the four corners of the (95%) intervals
+    assert len(waiting) == 1 + 4 + 4
+    for trial in waiting[1:5]:
+        moved = [k for k in pred.inner if trial.params[k] != pytest.approx(pred.params[k])]
+        assert len(moved) == 1
+        lo, hi = pred.inner[moved[0]]
+        assert trial.params[moved[0]] in (pytest.approx(lo), pytest.approx(hi))
+    for name, (lo, hi) in pred.inner.items():
+        assert pred.intervals[name][0] <= lo <= pred.params[name] <= hi <= pred.intervals[name][1]
     assert dialed.Workflow(target).plan.baseline["lr"] == pytest.approx(pred.params["lr"])
     enqueue_prediction("syn", pred, "syn.target", store)  # again: nothing enqueued twice
-    assert len(target.get_trials(["waiting"])) == 5
+    assert len(target.get_trials(["waiting"])) == 9
+    assert target.attrs["ladder:prediction"]["inner"].keys() == pred.inner.keys()
     with pytest.raises(ConfigError, match=r"study 'syn.n16' is at n=16, not the predicted"):
         enqueue_prediction("syn", pred, "syn.n16", store)
 

@@ -85,7 +85,8 @@ def test_lasso_ladder_over_rows_end_to_end(tmp_path: Path, monkeypatch: pytest.M
     assert "predicted at rows=1920" in pred.stdout and "alpha = " in pred.stdout
     assert "enqueued into study 'lasso.big'" in pred.stdout
     big = dialed.load_study("lasso.big", storage=url)
-    assert big.scale == {"rows": 1920} and len(big.get_trials(["waiting"])) == 3
+    # the prediction, its inner interval's ends, its interval's corners
+    assert big.scale == {"rows": 1920} and len(big.get_trials(["waiting"])) == 5
     # the big study runs from its recorded objective: the prediction first
     big_run = dialed.Workflow(big, _objective(tmp_path))
     big_run.run_baseline()

@@ -84,15 +84,20 @@ class PowerLaw:
             return f"{self.param}*(N) = {self.a:.4g} · N^{self.b:.4g}"
         return f"{self.param}*(N) = {self.a:.4g} + {self.b:.4g} · log N"
 
-    def predict(self, scale: float) -> tuple[float, float, float]:
-        """The optimum at ``scale`` and its bootstrap interval ``(value, low, high)``."""
+    def predict(self, scale: float,
+                confidence: float | None = None) -> tuple[float, float, float]:
+        """The optimum at ``scale`` and its bootstrap interval ``(value, low, high)`` at
+        ``confidence`` (the law's own when not given)."""
         if not (math.isfinite(scale) and scale > 0):
             raise ConfigError(f"a scale must be a number > 0, got {scale!r}")
+        level = self.confidence if confidence is None else confidence
+        if not 0.0 < level < 1.0:
+            raise ConfigError(f"a confidence must lie between 0 and 1, got {confidence!r}")
         x = math.log(scale) - self._centre
         alpha = self._alpha()
         y = alpha + self.b * x
         ys = self._boot[:, 0] + self._boot[:, 1] * x
-        tail = (1.0 - self.confidence) / 2.0 * 100.0
+        tail = (1.0 - level) / 2.0 * 100.0
         lo, hi = (np.percentile(ys, [tail, 100.0 - tail]) if ys.size else (y, y))
         back = math.exp if self.log else float
         return back(y), back(float(lo)), back(float(hi))

@@ -42,8 +42,9 @@ def ladder(
     scale: Annotated[str, typer.Option(
         "--scale", help="The sizes: width=16,32,64,128 to run; width=1024 to predict.")] = "",
     enqueue: Annotated[str | None, typer.Option(
-        "--enqueue", help="With predict: put the prediction and its interval's corners into "
-                          "this study (at the target size) as its baseline.")] = None,
+        "--enqueue", help="With predict: put the prediction into this study (at the target "
+                          "size) as its baseline, and queue it, its inner interval's ends and "
+                          "its interval's corners.")] = None,
     n_trials: Annotated[int | None, typer.Option(
         "--n-trials", min=1, help="Trials per rung (replaces the file's budget.trials).")
     ] = None,
@@ -114,5 +115,6 @@ def _predict(ctx: typer.Context, name: str, scale: str, values: list[float],
         target = enqueue_prediction(name, pred, enqueue, url)
         queued = (target.attrs.get("ladder:prediction") or {}).get("enqueued")
         lines.append(f"enqueued into study {enqueue!r}: the prediction as its baseline"
-                     + (f" and {int(queued) - 1} interval corners" if queued else ""))
+                     + (f" and {int(queued) - 1} points of its intervals (the inner "
+                        "interval's ends, then the corners)" if queued else ""))
     _print("\n".join(lines))

@@ -9,9 +9,9 @@ the rung a confirmed best with an interval. After each rung the fit is recompute
 in the ladder's own study (attributes ``ladder`` and ``ladder:fit``, no trials), which the
 dashboard and the report draw. A rung already confirmed is not run again.
 
-:func:`enqueue_prediction` puts a prediction (and its interval's corners) into a study at the
-target scale as its baseline, so the expensive study starts from it and ``confirm`` /
-``verify`` check it.
+:func:`enqueue_prediction` puts a prediction (then points of its inner interval and its
+interval's corners) into a study at the target scale as its baseline, so the expensive study
+starts from it and ``confirm`` / ``verify`` check it.
 """
 
 from __future__ import annotations
@@ -259,7 +259,9 @@ def run_file_ladder(cfg: StudyFile, scale: str, values: Sequence[float], *,
 def enqueue_prediction(ladder: str, prediction: Prediction, study: str,
                        storage: str | Storage) -> Study:
     """Put ``prediction`` into ``study`` (created at the target scale from the ladder's largest
-    rung when absent) as its workflow baseline, and enqueue it and its interval's corners."""
+    rung when absent) as its workflow baseline, and enqueue it, then each parameter moved alone
+    to its inner interval's ends (:data:`~dialed.workflow._ladder_fit.INNER`), then its
+    interval's corners."""
     store = open_storage(storage)
     rungs, scale, _ = ladder_studies(ladder, store)
     top = max(rungs, key=lambda s: float(s.scale[scale]))
@@ -283,7 +285,9 @@ def enqueue_prediction(ladder: str, prediction: Prediction, study: str,
     if target.attrs.get(PREDICTION_KEY) is None:
         seen = {config_key(base)}
         configs = [base]
-        for corner in prediction.corners():
+        # Nearest first: the inner interval's ends, then the corners of the full interval
+        # (benchmarks/results/notes.md, "workflow/_ladder.py: the target study's first trials").
+        for corner in prediction.steps() + prediction.corners():
             c = {k: clip(space[k], v) if k in space else v for k, v in corner.items()}
             if config_key(c) not in seen:
                 seen.add(config_key(c))

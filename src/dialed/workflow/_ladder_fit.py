@@ -42,6 +42,10 @@ __all__ = ["LadderFit", "Prediction", "Rung", "fit_ladder", "ladder_scale", "mov
 
 #: Points of the fitted curve stored for the figures (from the smallest rung to the target).
 CURVE_POINTS = 24
+#: The inner interval of a prediction (the bootstrap's quartiles): where the target study's
+#: search tries first after the prediction itself (:func:`~dialed.workflow.enqueue_prediction`;
+#: benchmarks/results/notes.md, "workflow/_ladder.py: the target study's first trials").
+INNER = 0.5
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Prediction:
     intervals: dict[str, tuple[float, float]]
     value: tuple[float, float, float] | None  # the objective predicted (value, low, high)
     warnings: tuple[str, ...]
+    #: Each numeric parameter's interval at the confidence INNER (inside ``intervals``).
+    inner: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def corners(self, limit: int = 8) -> list[dict[str, Any]]:
         """The interval's corners: every low/high combination when there are at most
@@ -91,9 +97,14 @@ class Prediction:
                 out.extend({**self.params, n: self.intervals[n][c]} for c in (0, 1))
         return out
 
+    def steps(self) -> list[dict[str, Any]]:
+        """Each parameter moved alone to either end of its inner interval."""
+        return [{**self.params, n: ends[c]} for n, ends in self.inner.items() for c in (0, 1)]
+
     def to_dict(self) -> dict[str, Any]:
         return {"scale_name": self.scale_name, "scale": self.scale, "params": self.params,
                 "intervals": {k: list(v) for k, v in self.intervals.items()},
+                "inner": {k: list(v) for k, v in self.inner.items()},
                 "value": None if self.value is None else list(self.value),
                 "warnings": list(self.warnings)}
 
@@ -127,13 +138,17 @@ class LadderFit:
             raise ConfigError(f"the target {self.scale_name} must be a number > 0, got {scale!r}")
         params: dict[str, Any] = {}
         intervals: dict[str, tuple[float, float]] = {}
+        inner: dict[str, tuple[float, float]] = {}
         notes: list[str] = []
         for name in self.space:
             dist = self.space[name]
             if name in self.laws:
-                v, lo, hi = self.laws[name].predict(scale)
+                law = self.laws[name]
+                v, lo, hi = law.predict(scale)
                 params[name], intervals[name] = _native(dist, v), (_native(dist, lo),
                                                                     _native(dist, hi))
+                _, ilo, ihi = law.predict(scale, min(INNER, law.confidence))
+                inner[name] = (_native(dist, ilo), _native(dist, ihi))
                 if not dist.contains(params[name]):
                     notes.append(f"{name} = {params[name]:.4g} lies outside the rungs' range "
                                  f"[{dist.low:g}, {dist.high:g}]"  # type: ignore[union-attr]
@@ -153,7 +168,7 @@ class LadderFit:
             v, lo, hi = (sign * x for x in got)
             value = (v, min(lo, hi), max(lo, hi))
         return Prediction(self.scale_name, float(scale), params, intervals, value,
-                          tuple(notes) + self.warnings)
+                          tuple(notes) + self.warnings, inner)
 
     def curves(self, upto: float | None = None) -> dict[str, dict[str, list[float]]]:
         """Each law's curve and band on a log grid from the smallest rung to ``upto``."""
