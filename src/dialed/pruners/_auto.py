@@ -28,11 +28,18 @@ from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners._asha import ASHAPruner
 from dialed.pruners._base import NopPruner, Pruner
+from dialed.pruners._evidence import WITNESS_EVERY
 from dialed.pruners._median import MedianPruner
 from dialed.pruners._resource import Resource
 from dialed.trial import TrialRecord
 
-__all__ = ["AutoPruner"]
+__all__ = ["VIEW_MIN_OBSERVATIONS", "AutoPruner"]
+
+#: The sampler's BOHB-style view moves to a dearer budget once it has this many observations
+#: there (BOHB's ``d + 2`` is fewer for up to 8 parameters): auto's Gaussian process draws its
+#: first 8 trials from a Sobol' sequence, and a view that moved on with fewer would send it
+#: back to them (benchmarks/results/fidelity.md; the runs in benchmarks/results/notes.md).
+VIEW_MIN_OBSERVATIONS = 10  # BOHB's d + 2 for 8 parameters
 
 
 class AutoPruner(Pruner):
@@ -81,13 +88,14 @@ class AutoPruner(Pruner):
                       f"{len(metrics.objectives)} objectives: no curve ranks trials on all of "
                       "them, so only NaN or infinite reports stop a trial")
         elif resource is not None:
-            inner = ASHAPruner(evidence=True)
+            inner = ASHAPruner(evidence=True, min_observations=VIEW_MIN_OBSERVATIONS)
             reason = (f"the objective reports intermediate values and the study declares its "
                       f"resource ({resource.name} from {resource.min:g} to {resource.max:g}, "
                       f"reduction factor {resource.reduction_factor:g}): asynchronous "
                       "successive halving promotes the best third of each rung, from the rungs "
                       "that have shown they rank trials as the full budget does (until then "
-                      "trials run to the full budget)")
+                      "trials run to the full budget; while that evidence is thin, one trial in "
+                      f"{WITNESS_EVERY} runs on as a witness)")
         else:
             inner = MedianPruner()
             reason = ("the objective reports intermediate values and the study declares no "
