@@ -212,7 +212,7 @@ def halving_verdict(
     if key in verdicts:
         return verdicts[key]
     if refusal is not None and refusal(rung, trial.number) is not None:
-        return None  # the rung has not shown it predicts: not judged (again later)
+        return None  # unproven, or a witness while unsettled: not judged (again later)
     own = at_rung(trial.intermediate, rung)
     if own is None:  # cannot happen: the trial's last step is past the rung
         return None
