@@ -360,7 +360,9 @@ def test_the_early_stopping_example_prunes_and_says_why(tmp_path: Path) -> None:
     assert full and all(max(t.intermediate) == 27 for t in full)
     assert all(0.0 <= t.metrics["val_loss"] <= 1.0 for t in full)
     assert study.attrs["pruner_decision"]["pruner"] == "asha"
-    assert study.attrs["sampler_decision"]["sampler"] == "tpe+random"
+    # the GP goes on, fitted on the screened trials at their budget (ASHA's BOHB-style view)
+    assert study.attrs["sampler_decision"]["sampler"] == "gp+tpe"
+    assert "screened" in study.attrs["sampler_decision"]["reason"]
 
 
 SAVES = """

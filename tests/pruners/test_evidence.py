@@ -11,7 +11,13 @@ from scipy.stats import spearmanr
 import dialed
 from dialed import TrialState
 from dialed.pruners import ASHAPruner, Resource
-from dialed.pruners._evidence import fidelity_evidence, spearman, spearman_interval
+from dialed.pruners._evidence import (
+    WITNESS_EVERY,
+    fidelity_evidence,
+    spearman,
+    spearman_interval,
+    witness,
+)
 
 from ._helpers import history, record
 
@@ -104,3 +110,47 @@ def test_asha_backs_off_where_cheap_budgets_mislead() -> None:
     assert len(stopped) >= 15  # where the rungs predict, ASHA saves as it always did
     reasons = [t.system_attrs["prune_reason"] for t in stopped]
     assert all("rank correlation with the full budget" in r and "predicts" in r for r in reasons)
+
+
+def test_a_cheap_rung_predicts_only_below_dearer_ones_that_do() -> None:
+    """(E4): rung 1 ranks four trials as the full budget does, rung 9 the other way round:
+    rung 1's agreement is taken for chance."""
+    finals = [1.0, 2.0, 3.0, 4.0, 5.0]
+    trials = [record(i, {1: f, 3: f, 9: -f, 27: f}) for i, f in enumerate(finals)]
+    found = fidelity_evidence(history(trials), LEVELS)
+    assert [e.rho for e in found][:2] == [1.0, 1.0] and found[2].rho == -1.0
+    assert not any(e.predicts for e in found)
+    faithful = fidelity_evidence(history([record(i, {1: f, 3: f, 9: f, 27: f})
+                                          for i, f in enumerate(finals)]), LEVELS)
+    assert all(e.predicts for e in faithful)
+
+
+def test_evidence_settles_once_its_interval_clears_the_threshold() -> None:
+    """(E3): three agreeing pairs predict but are not settled; many agreeing pairs are."""
+    few = fidelity_evidence(history([record(i, {1: i, 3: i, 9: i, 27: i})
+                                     for i in range(3)]), LEVELS)
+    assert all(e.predicts and not e.settled for e in few)
+    assert "witnesses" in few[0].describe("epochs")
+    many = fidelity_evidence(history([record(i, c) for i, c in
+                                      enumerate(_curves(0.98, 30, 1))]), LEVELS)
+    assert all(e.predicts and e.settled for e in many)
+
+
+def test_witnesses_run_on_while_the_evidence_is_not_settled() -> None:
+    """(E3): with three agreeing pairs rung 1 stops trials, but not a witness (one trial in
+    WITNESS_EVERY, by its number); once settled it stops witnesses too."""
+    pruner = ASHAPruner(evidence=True)
+    pruner.bind(Resource.from_spec({"name": "epochs", "min": 1, "max": 27}),
+                history([]).metrics)
+    done = [record(i, {1: float(i), 3: float(i), 9: float(i), 27: float(i)}) for i in range(3)]
+    bad = 10.0  # worse than every trial at rung 1
+    verdicts: dict[int, str | None] = {}
+    for number in range(3, 3 + WITNESS_EVERY):
+        trial = record(number, {1: bad}, TrialState.RUNNING)
+        verdicts[number] = pruner.should_prune(history([*done, trial]), trial)
+    assert [n for n, v in verdicts.items() if v is None] == [
+        n for n in verdicts if witness(n)]
+    settled = [record(i, c) for i, c in enumerate(_curves(0.98, 30, 1))]
+    number = next(n for n in range(30, 40) if witness(n))
+    trial = record(number, {1: 1e9}, TrialState.RUNNING)
+    assert pruner.should_prune(history([*settled, trial]), trial) is not None

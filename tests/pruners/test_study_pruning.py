@@ -144,8 +144,10 @@ def test_auto_turns_asha_on_when_a_resource_is_declared() -> None:
     assert "resource" in decision["reason"] and "epochs" in decision["reason"]
     pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
     assert pruned and all("ASHA" in t.system_attrs["prune_reason"] for t in pruned)
-    # once trials were pruned, auto's sampler turned to TPE with BOHB's random fraction
-    assert study.attrs["sampler_decision"]["sampler"] == "tpe+random"
+    # once trials were pruned, auto's sampler kept the GP, fitted on the screened trials at
+    # their budget (ASHA's BOHB-style view)
+    decision = study.attrs["sampler_decision"]
+    assert decision["sampler"] == "gp+tpe" and "screened" in decision["reason"]
 
 
 def test_auto_uses_the_median_rule_without_a_resource_and_nothing_without_reports() -> None:

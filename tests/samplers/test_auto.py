@@ -192,6 +192,7 @@ def test_every_rule_can_decide() -> None:
         facts(space, MetricSet(), budget=None, history=random_history(space, n=300)),
         facts(_floats(30), MetricSet(), budget=1000),
         facts(_floats(30), MetricSet(), budget=100),
+        facts(_floats(30), MetricSet(), budget=100, history=_screened_view(_floats(30))),
     ]
     reasons = [choose(f)[1] for f in cases]
     assert len(set(reasons)) == len(RULES)  # each rule's own sentence, none unreachable
@@ -258,6 +259,15 @@ def test_describe() -> None:
     assert described == {"name": "auto", "seed": 5, "options": {}}
 
 
+def _screened_view(space: Space) -> History:
+    """A multi-fidelity pruner's BOHB-style view: trials shown at the rung of 3 epochs."""
+    from dataclasses import replace
+
+    plain = random_history(space, n=12)
+    tagged = tuple(replace(t, system_attrs={"fidelity": 3.0}) for t in plain.trials)
+    return History(space, MetricSet(), tagged)
+
+
 def test_trials_screened_at_a_lower_budget_count_as_pruned() -> None:
     # A multi-fidelity pruner shows the sampler the trials that reached a rung as complete
     # ones tagged with that rung (the BOHB-style view): they are screened trials.
@@ -266,10 +276,14 @@ def test_trials_screened_at_a_lower_budget_count_as_pruned() -> None:
     space = _floats(3)
     plain = random_history(space, n=12)
     assert choose(facts(space, MetricSet(), budget=50, history=plain))[0] == "gp+tpe"
-    tagged = tuple(replace(t, system_attrs={"fidelity": 3.0}) for t in plain.trials)
-    view = History(space, MetricSet(), tagged)
+    view = _screened_view(space)
     sampler, reason = choose(facts(space, MetricSet(), budget=50, history=view))
-    assert sampler == "tpe+random" and "pruned" in reason
+    # the GP sees the screened trials at their budget through the view: it keeps the lead
+    assert sampler == "gp+tpe" and "screened" in reason and "BOHB" in reason
+    # beyond the GP's range, TPE with BOHB's random fraction
+    wide = _floats(30)
+    sampler, reason = choose(facts(wide, MetricSet(), budget=50, history=_screened_view(wide)))
+    assert sampler == "tpe+random" and "screened" in reason
     full = tuple(replace(t, system_attrs={"fidelity": "full"}) for t in plain.trials)
     assert choose(facts(space, MetricSet(), budget=50,
                         history=History(space, MetricSet(), full)))[0] == "gp+tpe"

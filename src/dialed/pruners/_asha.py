@@ -45,7 +45,8 @@ class ASHAPruner(HalvingPruner):
     model-based sampler) or ``"all"`` (the plain history). With ``evidence`` a rung stops
     trials only once it has shown that it predicts the full budget, and the sampler's view
     holds only such rungs (:mod:`dialed.pruners._evidence`): the first trials run to the full
-    budget, and a cheap budget that misleads never decides. With ``pause`` a trial stops at
+    budget, a cheap budget that misleads never decides, and while a rung's evidence is thin one
+    trial in three runs on past it as a witness. With ``pause`` a trial stops at
     its rung and the best are continued by new trials, from their checkpoints where the
     objective saves them (:mod:`dialed.pruners._pause`).
     """

@@ -9,7 +9,10 @@ why (:meth:`AutoPruner.decision`, recorded in the study as ``pruner_decision``):
   ``benchmarks/results/fidelity.md`` it reached full-budget quality with fewer epochs than
   Hyperband, with random search (0.26 of the epochs against 0.51) and with TPE (0.31-0.38
   against 0.73): at budgets of a dozen full trainings Hyperband's conservative brackets spend
-  much of the budget on trials that are never stopped;
+  much of the budget on trials that are never stopped. It checks the evidence that each rung
+  predicts the full budget (:mod:`dialed.pruners._evidence`), and shows the sampler the
+  screened trials at the largest budget with ``VIEW_MIN_OBSERVATIONS`` of them (BOHB's view), on
+  which ``auto``'s Gaussian process keeps proposing;
 * a single-objective study without a resource: the median stopping rule
   (:mod:`dialed.pruners._median`; Golovin et al. 2017), which needs no budget;
 * a study with several objectives: nothing, since ranking runs by one curve would prefer
@@ -28,11 +31,18 @@ from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners._asha import ASHAPruner
 from dialed.pruners._base import NopPruner, Pruner
+from dialed.pruners._evidence import WITNESS_EVERY
 from dialed.pruners._median import MedianPruner
 from dialed.pruners._resource import Resource
 from dialed.trial import TrialRecord
 
-__all__ = ["AutoPruner"]
+__all__ = ["VIEW_MIN_OBSERVATIONS", "AutoPruner"]
+
+#: The sampler's BOHB-style view moves to a dearer budget once it has this many observations
+#: there (BOHB's ``d + 2``, fewer for up to 7 parameters): auto's Gaussian process draws its
+#: first 8 trials from a Sobol' sequence, and a view that moved on with fewer would send it
+#: back to them (benchmarks/results/fidelity.md; the runs in benchmarks/results/notes.md).
+VIEW_MIN_OBSERVATIONS = 10
 
 
 class AutoPruner(Pruner):
@@ -81,13 +91,14 @@ class AutoPruner(Pruner):
                       f"{len(metrics.objectives)} objectives: no curve ranks trials on all of "
                       "them, so only NaN or infinite reports stop a trial")
         elif resource is not None:
-            inner = ASHAPruner(evidence=True)
+            inner = ASHAPruner(evidence=True, min_observations=VIEW_MIN_OBSERVATIONS)
             reason = (f"the objective reports intermediate values and the study declares its "
                       f"resource ({resource.name} from {resource.min:g} to {resource.max:g}, "
                       f"reduction factor {resource.reduction_factor:g}): asynchronous "
                       "successive halving promotes the best third of each rung, from the rungs "
                       "that have shown they rank trials as the full budget does (until then "
-                      "trials run to the full budget)")
+                      "trials run to the full budget; while that evidence is thin, one trial in "
+                      f"{WITNESS_EVERY} runs on as a witness)")
         else:
             inner = MedianPruner()
             reason = ("the objective reports intermediate values and the study declares no "

@@ -20,27 +20,45 @@ variance, only a perfect agreement (``rho = 1``, which independent rankings show
 six) counts. Only a rung that predicts may stop a trial, and only budgets that predict feed a
 model-based sampler. Until then a rung is *unproven* and stops nothing: the first trials run to
 the full budget and make the pairs (no range restriction: a trial promoted for looking good
-early is not a fair witness of how well early looks predict). The evidence is weighed, not
-proven: the level and the thresholds are what benchmarks/results/fidelity.md supports.
+early is not a fair witness of how well early looks predict).
+
+Two rules guard against a cheap budget that predicts by chance (with three pairs, one time in
+six), which then stops trials for good, since a promoted trial rarely reaches the full budget
+to refute it:
+
+* (E3) while a predicting rung's 95% interval still reaches below ``min_rho`` (its evidence is
+  not *settled*), one trial in ``WITNESS_EVERY`` is a *witness*, chosen by its number alone: the
+  rung does not stop it, so pairs from a fair sample keep arriving and a rung that misleads
+  loses its standing;
+* (E4) a rung predicts only if every dearer rung predicts too: where cheap budgets are faithful
+  the agreement grows with the budget, so a cheap rung that agrees where a dearer one does not
+  agrees by chance.
+
+The evidence is weighed, not proven: the level and the thresholds are what
+benchmarks/results/fidelity.md supports (the runs behind them in benchmarks/results/notes.md).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from dialed.history import History
 from dialed.pruners._fidelity import FULL, fidelity_observations
 
-__all__ = ["MIN_PAIRS", "MIN_RHO", "Evidence", "fidelity_evidence", "spearman", "spearman_interval"]
+__all__ = ["MIN_PAIRS", "MIN_RHO", "WITNESS_EVERY", "Evidence", "fidelity_evidence", "spearman",
+           "spearman_interval", "witness"]
 
 #: Pairs a rung needs before it may stop a trial (fewer: it is unproven).
 MIN_PAIRS = 3
 #: The rank correlation a rung needs with the full budget to stop a trial.
 MIN_RHO = 0.5
+#: (E3): while a rung's evidence is not settled, one trial in this many is a witness that it
+#: does not stop.
+WITNESS_EVERY = 3
 #: (E2): the one-sided 80% normal quantile.
 _Z_80 = 0.8416
 #: Values closer to +-1 than this are clipped before atanh (E1).
@@ -57,11 +75,14 @@ class Evidence:
     low: float | None  # the 95% interval of rho (E1)
     high: float | None
     predicts: bool
+    #: (E3): it predicts, and its whole 95% interval lies at or above ``min_rho``
+    settled: bool = False
 
     def describe(self, unit: str) -> str:
         if self.rho is None:
             return f"{self.level:g} {unit}: unproven ({self.pairs} trials seen at the full budget)"
-        verdict = "predicts" if self.predicts else (
+        verdict = ("predicts" if self.settled else "predicts, not settled (witnesses run on)"
+                   ) if self.predicts else (
             "unproven" if self.pairs < MIN_PAIRS else "does not predict")
         return (f"{self.level:g} {unit}: rank correlation with the full budget {self.rho:.2f} "
                 f"[{self.low:.2f}, {self.high:.2f}] over {self.pairs} trials, {verdict}")
@@ -88,8 +109,17 @@ def fidelity_evidence(history: History, levels: Sequence[float], *,
         else:
             sure = math.atanh(max(-_CLIP, min(_CLIP, rho))) / _se(rho, n) > _Z_80
         predicts = n >= min_pairs and rho >= min_rho and sure
-        out.append(Evidence(level, n, rho, low, high, predicts))
+        out.append(Evidence(level, n, rho, low, high, predicts, predicts and low >= min_rho))
+    for i in range(len(out) - 2, -1, -1):  # (E4): only below dearer rungs that predict
+        if out[i].predicts and not out[i + 1].predicts:
+            out[i] = replace(out[i], predicts=False, settled=False)
     return out
+
+
+def witness(number: int) -> bool:
+    """Whether trial ``number`` is a witness (E3): a rule of its number only, never of its
+    values, so that witnesses are a fair sample."""
+    return number % WITNESS_EVERY == WITNESS_EVERY - 1
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:

@@ -19,7 +19,7 @@ from dialed.history import History
 from dialed.metrics import MetricSet
 from dialed.pruners._base import Pruner
 from dialed.pruners._curve import at_rung, check_int, check_number, peers
-from dialed.pruners._evidence import Evidence, fidelity_evidence
+from dialed.pruners._evidence import Evidence, fidelity_evidence, witness
 from dialed.pruners._fidelity import fidelity_history
 from dialed.pruners._resource import Resource
 from dialed.trial import TrialRecord
@@ -144,15 +144,19 @@ class HalvingPruner(Pruner):
         """The rungs' evidence when which of them predict last changed (None: never measured)."""
         return self._trust_note
 
-    def _verdict_rungs(self, history: History) -> Callable[[float], str | None] | None:
-        """With ``evidence``: for a rung, None when it may stop a trial, else why it may not."""
+    def _verdict_rungs(self, history: History) -> Callable[[float, int], str | None] | None:
+        """With ``evidence``: for a rung and a trial's number, None when the rung may stop the
+        trial, else why it may not (unproven, or a witness while the evidence is not settled:
+        :mod:`dialed.pruners._evidence`, E3)."""
         if not self._options["evidence"]:
             return None
         found = self.evidence(history)
 
-        def refusal(rung: float) -> str | None:
+        def refusal(rung: float, number: int) -> str | None:
             e = found.get(rung)
-            return None if e is not None and e.predicts else "unproven"
+            if e is None or not e.predicts:
+                return "unproven"
+            return "witness" if not e.settled and witness(number) else None
 
         return refusal
 
@@ -181,7 +185,7 @@ def halving_verdict(
     label: str,
     unit: str,
     same_group: Callable[[TrialRecord], bool] | None = None,
-    refusal: Callable[[float], str | None] | None = None,
+    refusal: Callable[[float, int], str | None] | None = None,
     evidence: dict[float, Evidence] | None = None,
 ) -> str | None:
     """The successive-halving decision for ``trial`` at the latest rung it crossed.
@@ -207,8 +211,8 @@ def halving_verdict(
     key = (trial.trial_id, k)
     if key in verdicts:
         return verdicts[key]
-    if refusal is not None and refusal(rung) is not None:
-        return None  # the rung has not shown it predicts: not judged (again later)
+    if refusal is not None and refusal(rung, trial.number) is not None:
+        return None  # unproven, or a witness while unsettled: not judged (again later)
     own = at_rung(trial.intermediate, rung)
     if own is None:  # cannot happen: the trial's last step is past the rung
         return None
