@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 
@@ -12,7 +13,7 @@ from dialed.history import History, Memo
 from dialed.metrics import MetricSet
 from dialed.samplers import RandomSampler
 from dialed.samplers import make_sampler as make_sampler_by_name
-from dialed.samplers._gp import GPSampler, _Layout
+from dialed.samplers._gp import GPSampler, _checkpoints, _Layout
 from dialed.samplers._gp_acq import Acquisition, log_h
 from dialed.samplers._gp_model import GaussianProcess, fit_hyperparameters, warp_losses
 from dialed.space import Space
@@ -240,7 +241,20 @@ def test_hyperparameters_do_not_depend_on_the_instance_history() -> None:
     alone = History(_BRANIN, MetricSet(), tuple(trials))
     fresh = GPSampler(seed=4, n_candidates=128, n_starts=3)
     assert warm.suggest(history, _BRANIN, 21) == fresh.suggest(alone, _BRANIN, 21)
-    assert len(kept) > len(alone.memo) > 1
+    # both hold the layout and the fits at the same checkpoints, none at the counts between
+    assert len(kept) == len(alone.memo) == 1 + len(_checkpoints(21))
+
+
+def test_checkpoints_every_count_then_geometric() -> None:
+    assert _checkpoints(0) == [] and _checkpoints(5) == [5]
+    assert _checkpoints(17) == list(range(8, 17))
+    counts = _checkpoints(200)
+    assert counts[:9] == list(range(8, 17)) and counts[-1] <= 200
+    for a, b in itertools.pairwise(counts[8:]):  # 1/8 more trials each time
+        assert b == max(a + 1, math.ceil(a * 1.125))
+    assert len(counts) < 30
+    # a count's chain is a prefix of every later count's: a fit depends on its own trials only
+    assert all(_checkpoints(c) == counts[: i + 1] for i, c in enumerate(counts) if c >= 8)
 
 
 def test_constraints_steer_towards_the_feasible_region() -> None:

@@ -22,16 +22,19 @@ losses (robust standardisation, log-compressed bad tail, Yeo-Johnson; see
 running trials at the posterior mean, and maximise log EI over valid configurations.
 
 The hyperparameters are a deterministic function of the history: those for ``n`` trials are
-fitted from a warm start at those for the first ``8 * floor((n - 1) / 8)`` trials, and so on
-down to the first checkpoint, fitted from fixed cold starts (which are also tried at every
-checkpoint whose count is 8 times a power of two). Each checkpoint is kept in the history's
-memo, keyed by its data, so a running study pays one warm fit per suggestion, and a fresh
+the ones fitted at the last *checkpoint* count ``c <= n`` (:func:`_checkpoints`: every count
+from 8 to 16, then each 1/8 more trials), on the first ``c`` trials, from a warm start at the
+previous checkpoint's (and from fixed cold starts at the first checkpoint and wherever the count
+passes a power of two). Each checkpoint is kept in the history's memo, keyed by its data, so a
+running study pays at most one warm fit per suggestion, most suggestions none, and a fresh
 process (a worker, a resumed study) arrives at the same hyperparameters and the same suggestion.
+Between checkpoints the posterior still conditions on all ``n`` trials.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -57,8 +60,10 @@ from dialed.space import (
 
 __all__ = ["GPSampler"]
 
-#: Hyperparameters are refitted from a cached checkpoint every this many trials (see above).
-_CHECKPOINT = 8
+#: The hyperparameters are fitted at every trial count from this one to twice it, then ...
+_FIRST_FIT = 8
+#: ... each time the trials have grown by this fraction since the last fit (:func:`_checkpoints`).
+_REFIT_GROWTH = 0.125
 #: Ordinal dimensions with at most this many values snap through a table of their values.
 _MAX_TABLE = 1024
 #: Trials around which local candidates are drawn.
@@ -87,8 +92,8 @@ class GPSampler(Sampler):
         self,
         seed: int | None = None,
         n_startup: int = 8,
-        n_candidates: int = 2048,
-        n_starts: int = 10,
+        n_candidates: int = 1024,
+        n_starts: int = 5,
     ) -> None:
         super().__init__(seed)
         self._n_startup = max(int(n_startup), 1)
@@ -204,20 +209,18 @@ class GPSampler(Sampler):
         if not chained:
             starts = default_theta(x.shape[1])
             return fit_hyperparameters(x, transform(y_raw), layout.is_cat, starts)
-        sizes = [c for c in range(_CHECKPOINT, n, _CHECKPOINT)] + [n]
         theta: np.ndarray | None = None
-        for c in sizes:
+        previous = 0
+        for c in _checkpoints(n):
             key = ("gp-theta", _fingerprint(what, layout.signature, x[:c], y_raw[:c]))
             cached = memo.get(key)
-            if cached is not None:
-                theta = cached
-                continue
-            starts = [] if theta is None else [theta]
-            k = c // _CHECKPOINT
-            if theta is None or (c % _CHECKPOINT == 0 and k & (k - 1) == 0):
-                starts += default_theta(x.shape[1])
-            theta = fit_hyperparameters(x[:c], transform(y_raw[:c]), layout.is_cat, starts)
-            memo.put(key, theta)
+            if cached is None:
+                starts = [] if theta is None else [theta]
+                if theta is None or c.bit_length() > previous.bit_length():
+                    starts += default_theta(x.shape[1])  # cold starts as the count doubles
+                cached = fit_hyperparameters(x[:c], transform(y_raw[:c]), layout.is_cat, starts)
+                memo.put(key, cached)
+            theta, previous = cached, c
         return default_theta(x.shape[1])[0] if theta is None else theta
 
     # -- without a model --------------------------------------------------------------------
@@ -225,6 +228,29 @@ class GPSampler(Sampler):
         self.rng(number)  # fixes the seed when none was given
         sobol = SobolSampler(seed=self._seed)
         return sobol.suggest(history, space, number)  # not a repeat (Sampler.unseen)
+
+
+def _checkpoints(n: int) -> list[int]:
+    """The trial counts up to ``n`` at which the hyperparameters are fitted, ascending.
+
+    Below ``_FIRST_FIT`` trials only ``n`` itself (fitted cold); from there every count up to
+    ``2 * _FIRST_FIT``, then each count the previous one times ``1 + _REFIT_GROWTH``, rounded
+    up: a fit serves until the data has grown by that fraction. Each count's fit warm-starts
+    from the one before it, so its value depends on its own trials alone. The MAP
+    hyperparameters move little when a few trials join many (the posterior, rebuilt on every
+    trial, does the adapting), and the fit was the costliest step of a suggestion; Optuna's
+    GPSampler and BoTorch's loops refit every trial, SMAC retrains its random forest only every
+    few. The rule's cost and quality: benchmarks/results/gp-cost.md.
+    """
+    if n < _FIRST_FIT:
+        return [n] if n > 0 else []
+    out = list(range(_FIRST_FIT, min(n, 2 * _FIRST_FIT) + 1))
+    c = out[-1]
+    while True:
+        c = max(c + 1, math.ceil(c * (1.0 + _REFIT_GROWTH)))
+        if c > n:
+            return out
+        out.append(c)
 
 
 def _layout(history: History, space: Space) -> _Layout:

@@ -243,9 +243,9 @@ def maximize(
     dims: MixedDims,
     incumbents: np.ndarray,
     rng: np.random.Generator,
-    n_candidates: int = 2048,
-    n_starts: int = 10,
-    maxiter: int = 100,
+    n_candidates: int = 1024,
+    n_starts: int = 5,
+    maxiter: int = 50,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Valid points ``(k, D)`` sorted by acquisition (best first) and their values ``(k,)``.
 
