@@ -23,18 +23,17 @@ running trials at the posterior mean, and maximise log EI over valid configurati
 
 The hyperparameters are a deterministic function of the history: those for ``n`` trials are
 the ones fitted at the last *checkpoint* count ``c <= n`` (:func:`_checkpoints`: every count
-from 8 to 16, then each 1/8 more trials), on the first ``c`` trials, from a warm start at the
-previous checkpoint's (and from fixed cold starts at the first checkpoint and wherever the count
-passes a power of two). Each checkpoint is kept in the history's memo, keyed by its data, so a
-running study pays at most one warm fit per suggestion, most suggestions none, and a fresh
-process (a worker, a resumed study) arrives at the same hyperparameters and the same suggestion.
-Between checkpoints the posterior still conditions on all ``n`` trials.
+from 8 to 15, then every 2nd to 31, every 4th to 63, every 8th to 127 ...), on the first ``c``
+trials, from a warm start at the previous checkpoint's (and from fixed cold starts at the first
+checkpoint and at each power of two). Each checkpoint is kept in the history's memo, keyed by
+its data, so a running study pays at most one warm fit per suggestion, most suggestions none,
+and a fresh process (a worker, a resumed study) arrives at the same hyperparameters and the
+same suggestion. Between checkpoints the posterior still conditions on all ``n`` trials.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -60,10 +59,10 @@ from dialed.space import (
 
 __all__ = ["GPSampler"]
 
-#: The hyperparameters are fitted at every trial count from this one to twice it, then ...
+#: The hyperparameters are fitted from this trial count on ...
 _FIRST_FIT = 8
-#: ... each time the trials have grown by this fraction since the last fit (:func:`_checkpoints`).
-_REFIT_GROWTH = 0.125
+#: ... each time the trials have grown by about this share of them (:func:`_checkpoints`).
+_REFIT_SHARE = 8
 #: Ordinal dimensions with at most this many values snap through a table of their values.
 _MAX_TABLE = 1024
 #: Trials around which local candidates are drawn.
@@ -92,8 +91,8 @@ class GPSampler(Sampler):
         self,
         seed: int | None = None,
         n_startup: int = 8,
-        n_candidates: int = 1024,
-        n_starts: int = 5,
+        n_candidates: int = 512,
+        n_starts: int = 4,
     ) -> None:
         super().__init__(seed)
         self._n_startup = max(int(n_startup), 1)
@@ -233,21 +232,24 @@ class GPSampler(Sampler):
 def _checkpoints(n: int) -> list[int]:
     """The trial counts up to ``n`` at which the hyperparameters are fitted, ascending.
 
-    Below ``_FIRST_FIT`` trials only ``n`` itself (fitted cold); from there every count up to
-    ``2 * _FIRST_FIT``, then each count the previous one times ``1 + _REFIT_GROWTH``, rounded
-    up: a fit serves until the data has grown by that fraction. Each count's fit warm-starts
-    from the one before it, so its value depends on its own trials alone. The MAP
-    hyperparameters move little when a few trials join many (the posterior, rebuilt on every
-    trial, does the adapting), and the fit was the costliest step of a suggestion; Optuna's
-    GPSampler and BoTorch's loops refit every trial, SMAC retrains its random forest only every
-    few. The rule's cost and quality: benchmarks/results/gp-cost.md.
+    Below ``_FIRST_FIT`` trials only ``n`` itself (fitted cold). From there, the multiples of
+    the largest power of two at most ``c / _REFIT_SHARE``: every count from 8 to 15, every
+    other one to 31, every fourth to 63, every eighth to 127 ..., so that a fit serves until
+    the data has grown by 1/16 to 1/8, and counts that are multiples of a batch of 8 (or 4,
+    16, ...) are checkpoints themselves once past 8 times the batch. Each count's fit
+    warm-starts from the one before it, so its value depends on its own trials alone. The
+    MAP hyperparameters move little when a few trials join many (the posterior, rebuilt on
+    every trial, does the adapting), and the fit was the costliest step of a suggestion;
+    Optuna's GPSampler and BoTorch's loops refit every trial, SMAC retrains its random forest
+    only every few. The rule's cost and quality: benchmarks/results/gp-cost.md.
     """
     if n < _FIRST_FIT:
         return [n] if n > 0 else []
-    out = list(range(_FIRST_FIT, min(n, 2 * _FIRST_FIT) + 1))
-    c = out[-1]
+    out = [_FIRST_FIT]
     while True:
-        c = max(c + 1, math.ceil(c * (1.0 + _REFIT_GROWTH)))
+        c = out[-1]
+        step = 1 << max(c // _REFIT_SHARE, 1).bit_length() - 1
+        c = (c // step + 1) * step
         if c > n:
             return out
         out.append(c)

@@ -144,12 +144,25 @@ def _pair_terms(a: np.ndarray, b: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
 
 
 def _matern(r2: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Matérn-5/2 values and ``-dk/d(r^2) * 2``, both shaped like ``r2`` (GPML Eq. 4.17)."""
-    s = _SQRT5 * np.sqrt(np.maximum(r2, 0.0))
+    """Matérn-5/2 values and ``-dk/d(r^2) * 2``, both shaped like ``r2`` (GPML Eq. 4.17).
+
+    ``r2`` (``>= 0``) is overwritten: the acquisition's optimiser calls this dozens of times
+    per suggestion on small arrays, where each NumPy call's overhead counts more than its
+    arithmetic, so the values are built in place from one shared ``(1 + s) exp(-s)``.
+    """
+    s = np.sqrt(r2, out=r2)
+    s *= _SQRT5
     e = np.exp(-s)
-    k = s2 * (1.0 + s + s * s / 3.0) * e
     # dk/d(r^2) = -s2 * 5/6 * (1 + s) * exp(-s); G = -2 dk/d(r^2) is what the gradients need.
-    g = s2 * (5.0 / 3.0) * (1.0 + s) * e
+    g = s + 1.0
+    g *= e  # (1 + s) e^-s
+    k = s * s
+    k *= e
+    k *= 1.0 / 3.0
+    k += g  # (1 + s + s^2 / 3) e^-s
+    if s2 != 1.0:
+        k *= s2
+    g *= s2 * (5.0 / 3.0)
     return k, g
 
 
