@@ -255,6 +255,8 @@ def maximize(
     suite as the former 2048, 10 and 100, at less than half the cost per suggestion; an
     iteration of the joint polish costs more in SciPy's and NumPy's call overhead than in
     arithmetic, and the polish was the costliest step (benchmarks/results/gp-cost.md).
+    The list holds the polished points first and then the best raw candidates, so that a
+    caller who must skip a configuration already tried has good alternatives.
     """
     pts = [_random_points(dims, n_candidates, rng)]
     if len(incumbents):
