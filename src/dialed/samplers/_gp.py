@@ -239,9 +239,10 @@ def _checkpoints(n: int) -> list[int]:
     16, ...) are checkpoints themselves once past 8 times the batch. Each count's fit
     warm-starts from the one before it, so its value depends on its own trials alone. The
     MAP hyperparameters move little when a few trials join many (the posterior, rebuilt on
-    every trial, does the adapting), and the fit was the costliest step of a suggestion;
-    Optuna's GPSampler and BoTorch's loops refit every trial, SMAC retrains its random forest
-    only every few. The rule's cost and quality: benchmarks/results/gp-cost.md.
+    every trial, does the adapting), and a fit per suggestion was a fifth of the GP's cost;
+    Optuna's GPSampler refits on every trial, SMAC3 retrains its surrogate every 8
+    configurations (its ``ConfigSelector``'s ``retrain_after``). The rule's cost and quality:
+    benchmarks/results/gp-cost.md.
     """
     if n < _FIRST_FIT:
         return [n] if n > 0 else []
