@@ -245,13 +245,13 @@ def test_hyperparameters_do_not_depend_on_the_instance_history() -> None:
     assert len(kept) == len(alone.memo) == 1 + len(_checkpoints(21))
 
 
-def test_checkpoints_grow_by_an_eighth_on_powers_of_two() -> None:
+def test_checkpoints_every_count_then_an_eighth_on_powers_of_two() -> None:
     assert _checkpoints(0) == [] and _checkpoints(5) == [5]
     counts = _checkpoints(300)
-    assert counts[:9] == list(range(8, 17))
-    assert counts[-1] <= 300 and len(_checkpoints(200)) < 40
-    for a, b in itertools.pairwise(counts):  # a fit serves until the data grew by 1/16..1/8
-        assert 1 / 16 <= (b - a) / a <= 1 / 8 or a < 16
+    assert counts[:57] == list(range(8, 65))  # every count while the GP of auto leads alone
+    assert counts[-1] <= 300 and len(_checkpoints(200)) < 70
+    for a, b in itertools.pairwise(counts[56:]):  # then a fit serves until 1/16..1/8 more
+        assert 1 / 16 <= (b - a) / a <= 1 / 8
     # every multiple of 8 from 64 on, and every power of two, is a checkpoint (a batch of 8)
     assert set(range(64, 129, 8)) <= set(counts) and {16, 32, 64, 128, 256} <= set(counts)
     # a count's chain is a prefix of every later count's: a fit depends on its own trials only

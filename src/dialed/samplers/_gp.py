@@ -23,7 +23,7 @@ running trials at the posterior mean, and maximise log EI over valid configurati
 
 The hyperparameters are a deterministic function of the history: those for ``n`` trials are
 the ones fitted at the last *checkpoint* count ``c <= n`` (:func:`_checkpoints`: every count
-from 8 to 15, then every 2nd to 31, every 4th to 63, every 8th to 127 ...), on the first ``c``
+from 8 to 64, then every 8th to 127, every 16th to 255 ...), on the first ``c``
 trials, from a warm start at the previous checkpoint's (and from fixed cold starts at the first
 checkpoint and at each power of two). Each checkpoint is kept in the history's memo, keyed by
 its data, so a running study pays at most one warm fit per suggestion, most suggestions none,
@@ -61,6 +61,8 @@ __all__ = ["GPSampler"]
 
 #: The hyperparameters are fitted from this trial count on ...
 _FIRST_FIT = 8
+#: ... at every count up to this one (while the GP of ``auto`` proposes alone), then ...
+_FIT_EVERY_UNTIL = 64
 #: ... each time the trials have grown by about this share of them (:func:`_checkpoints`).
 _REFIT_SHARE = 8
 #: Ordinal dimensions with at most this many values snap through a table of their values.
@@ -91,8 +93,8 @@ class GPSampler(Sampler):
         self,
         seed: int | None = None,
         n_startup: int = 8,
-        n_candidates: int = 512,
-        n_starts: int = 4,
+        n_candidates: int = 1024,
+        n_starts: int = 5,
     ) -> None:
         super().__init__(seed)
         self._n_startup = max(int(n_startup), 1)
@@ -232,16 +234,18 @@ class GPSampler(Sampler):
 def _checkpoints(n: int) -> list[int]:
     """The trial counts up to ``n`` at which the hyperparameters are fitted, ascending.
 
-    Below ``_FIRST_FIT`` trials only ``n`` itself (fitted cold). From there, the multiples of
-    the largest power of two at most ``c / _REFIT_SHARE``: every count from 8 to 15, every
-    other one to 31, every fourth to 63, every eighth to 127 ..., so that a fit serves until
-    the data has grown by 1/16 to 1/8, and counts that are multiples of a batch of 8 (or 4,
-    16, ...) are checkpoints themselves once past 8 times the batch. Each count's fit
-    warm-starts from the one before it, so its value depends on its own trials alone. The
-    MAP hyperparameters move little when a few trials join many (the posterior, rebuilt on
-    every trial, does the adapting), and a fit per suggestion was a fifth of the GP's cost;
-    Optuna's GPSampler refits on every trial, SMAC3 retrains its surrogate every 8
-    configurations (its ``ConfigSelector``'s ``retrain_after``). The rule's cost and quality:
+    Below ``_FIRST_FIT`` trials only ``n`` itself (fitted cold). From there every count up to
+    ``_FIT_EVERY_UNTIL`` (the trials the GP of ``auto`` proposes alone, where the fits are
+    cheap and the hyperparameters still move), then the multiples of the largest power of two
+    at most ``c / _REFIT_SHARE``: every 8th count to 127, every 16th to 255 ..., so that a fit
+    serves until the data has grown by 1/16 to 1/8, and counts that are multiples of a batch
+    of 8 are checkpoints. Each count's fit warm-starts from the one before it, so its value
+    depends on its own trials alone. Past 64 trials a fit per suggestion was most of the fits'
+    cost, and the MAP hyperparameters move little when a few trials join many (the posterior,
+    rebuilt on every trial, does the adapting); Optuna's GPSampler refits on every trial,
+    SMAC3 retrains its surrogate every 8 configurations (its ``ConfigSelector``'s
+    ``retrain_after``). Refitting only at the powers-of-two steps from 8 trials on cost
+    quality on synthetic functions in the first 60 trials. The rule's cost and quality:
     benchmarks/results/gp-cost.md.
     """
     if n < _FIRST_FIT:
@@ -249,7 +253,7 @@ def _checkpoints(n: int) -> list[int]:
     out = [_FIRST_FIT]
     while True:
         c = out[-1]
-        step = 1 << max(c // _REFIT_SHARE, 1).bit_length() - 1
+        step = 1 if c < _FIT_EVERY_UNTIL else 1 << (c // _REFIT_SHARE).bit_length() - 1
         c = (c // step + 1) * step
         if c > n:
             return out
