@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 
@@ -12,7 +13,7 @@ from dialed.history import History, Memo
 from dialed.metrics import MetricSet
 from dialed.samplers import RandomSampler
 from dialed.samplers import make_sampler as make_sampler_by_name
-from dialed.samplers._gp import GPSampler, _Layout
+from dialed.samplers._gp import GPSampler, _checkpoints, _Layout
 from dialed.samplers._gp_acq import Acquisition, log_h
 from dialed.samplers._gp_model import GaussianProcess, fit_hyperparameters, warp_losses
 from dialed.space import Space
@@ -240,7 +241,21 @@ def test_hyperparameters_do_not_depend_on_the_instance_history() -> None:
     alone = History(_BRANIN, MetricSet(), tuple(trials))
     fresh = GPSampler(seed=4, n_candidates=128, n_starts=3)
     assert warm.suggest(history, _BRANIN, 21) == fresh.suggest(alone, _BRANIN, 21)
-    assert len(kept) > len(alone.memo) > 1
+    # both hold the layout and the fits at the same checkpoints, none at the counts between
+    assert len(kept) == len(alone.memo) == 1 + len(_checkpoints(21))
+
+
+def test_checkpoints_every_count_then_an_eighth_on_powers_of_two() -> None:
+    assert _checkpoints(0) == [] and _checkpoints(5) == [5]
+    counts = _checkpoints(300)
+    assert counts[:57] == list(range(8, 65))  # every count while the GP of auto leads alone
+    assert counts[-1] <= 300 and len(_checkpoints(200)) < 70
+    for a, b in itertools.pairwise(counts[56:]):  # then a fit serves until 1/16..1/8 more
+        assert 1 / 16 <= (b - a) / a <= 1 / 8
+    # every multiple of 8 from 64 on, and every power of two, is a checkpoint (a batch of 8)
+    assert set(range(64, 129, 8)) <= set(counts) and {16, 32, 64, 128, 256} <= set(counts)
+    # a count's chain is a prefix of every later count's: a fit depends on its own trials only
+    assert all(_checkpoints(c) == counts[: i + 1] for i, c in enumerate(counts))
 
 
 def test_constraints_steer_towards_the_feasible_region() -> None:

@@ -22,11 +22,13 @@ losses (robust standardisation, log-compressed bad tail, Yeo-Johnson; see
 running trials at the posterior mean, and maximise log EI over valid configurations.
 
 The hyperparameters are a deterministic function of the history: those for ``n`` trials are
-fitted from a warm start at those for the first ``8 * floor((n - 1) / 8)`` trials, and so on
-down to the first checkpoint, fitted from fixed cold starts (which are also tried at every
-checkpoint whose count is 8 times a power of two). Each checkpoint is kept in the history's
-memo, keyed by its data, so a running study pays one warm fit per suggestion, and a fresh
-process (a worker, a resumed study) arrives at the same hyperparameters and the same suggestion.
+the ones fitted at the last *checkpoint* count ``c <= n`` (:func:`_checkpoints`: every count
+from 8 to 64, then every 8th to 127, every 16th to 255 ...), on the first ``c``
+trials, from a warm start at the previous checkpoint's (and from fixed cold starts at the first
+checkpoint and at each power of two). Each checkpoint is kept in the history's memo, keyed by
+its data, so a running study pays at most one warm fit per suggestion, most suggestions none,
+and a fresh process (a worker, a resumed study) arrives at the same hyperparameters and the
+same suggestion. Between checkpoints the posterior still conditions on all ``n`` trials.
 """
 
 from __future__ import annotations
@@ -57,8 +59,12 @@ from dialed.space import (
 
 __all__ = ["GPSampler"]
 
-#: Hyperparameters are refitted from a cached checkpoint every this many trials (see above).
-_CHECKPOINT = 8
+#: The hyperparameters are fitted from this trial count on ...
+_FIRST_FIT = 8
+#: ... at every count up to this one (while the GP of ``auto`` proposes alone), then ...
+_FIT_EVERY_UNTIL = 64
+#: ... each time the trials have grown by about this share of them (:func:`_checkpoints`).
+_REFIT_SHARE = 8
 #: Ordinal dimensions with at most this many values snap through a table of their values.
 _MAX_TABLE = 1024
 #: Trials around which local candidates are drawn.
@@ -87,8 +93,8 @@ class GPSampler(Sampler):
         self,
         seed: int | None = None,
         n_startup: int = 8,
-        n_candidates: int = 2048,
-        n_starts: int = 10,
+        n_candidates: int = 1024,
+        n_starts: int = 5,
     ) -> None:
         super().__init__(seed)
         self._n_startup = max(int(n_startup), 1)
@@ -204,20 +210,18 @@ class GPSampler(Sampler):
         if not chained:
             starts = default_theta(x.shape[1])
             return fit_hyperparameters(x, transform(y_raw), layout.is_cat, starts)
-        sizes = [c for c in range(_CHECKPOINT, n, _CHECKPOINT)] + [n]
         theta: np.ndarray | None = None
-        for c in sizes:
+        previous = 0
+        for c in _checkpoints(n):
             key = ("gp-theta", _fingerprint(what, layout.signature, x[:c], y_raw[:c]))
             cached = memo.get(key)
-            if cached is not None:
-                theta = cached
-                continue
-            starts = [] if theta is None else [theta]
-            k = c // _CHECKPOINT
-            if theta is None or (c % _CHECKPOINT == 0 and k & (k - 1) == 0):
-                starts += default_theta(x.shape[1])
-            theta = fit_hyperparameters(x[:c], transform(y_raw[:c]), layout.is_cat, starts)
-            memo.put(key, theta)
+            if cached is None:
+                starts = [] if theta is None else [theta]
+                if theta is None or c.bit_length() > previous.bit_length():
+                    starts += default_theta(x.shape[1])  # cold starts as the count doubles
+                cached = fit_hyperparameters(x[:c], transform(y_raw[:c]), layout.is_cat, starts)
+                memo.put(key, cached)
+            theta, previous = cached, c
         return default_theta(x.shape[1])[0] if theta is None else theta
 
     # -- without a model --------------------------------------------------------------------
@@ -225,6 +229,35 @@ class GPSampler(Sampler):
         self.rng(number)  # fixes the seed when none was given
         sobol = SobolSampler(seed=self._seed)
         return sobol.suggest(history, space, number)  # not a repeat (Sampler.unseen)
+
+
+def _checkpoints(n: int) -> list[int]:
+    """The trial counts up to ``n`` at which the hyperparameters are fitted, ascending.
+
+    Below ``_FIRST_FIT`` trials only ``n`` itself (fitted cold). From there every count up to
+    ``_FIT_EVERY_UNTIL`` (the trials the GP of ``auto`` proposes alone, where the fits are
+    cheap and the hyperparameters still move), then the multiples of the largest power of two
+    at most ``c / _REFIT_SHARE``: every 8th count to 127, every 16th to 255 ..., so that a fit
+    serves until the data has grown by 1/16 to 1/8, and counts that are multiples of a batch
+    of 8 are checkpoints. Each count's fit warm-starts from the one before it, so its value
+    depends on its own trials alone. Past 64 trials a fit per suggestion was most of the fits'
+    cost, and the MAP hyperparameters move little when a few trials join many (the posterior,
+    rebuilt on every trial, does the adapting); Optuna's GPSampler refits on every trial,
+    SMAC3 retrains its surrogate every 8 configurations (its ``ConfigSelector``'s
+    ``retrain_after``). Refitting only at the powers-of-two steps from 8 trials on cost
+    quality on synthetic functions in the first 60 trials. The rule's cost and quality:
+    benchmarks/results/gp-cost.md.
+    """
+    if n < _FIRST_FIT:
+        return [n] if n > 0 else []
+    out = [_FIRST_FIT]
+    while True:
+        c = out[-1]
+        step = 1 if c < _FIT_EVERY_UNTIL else 1 << (c // _REFIT_SHARE).bit_length() - 1
+        c = (c // step + 1) * step
+        if c > n:
+            return out
+        out.append(c)
 
 
 def _layout(history: History, space: Space) -> _Layout:

@@ -144,13 +144,43 @@ def _pair_terms(a: np.ndarray, b: np.ndarray, is_cat: np.ndarray) -> np.ndarray:
 
 
 def _matern(r2: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Matérn-5/2 values and ``-dk/d(r^2) * 2``, both shaped like ``r2`` (GPML Eq. 4.17)."""
-    s = _SQRT5 * np.sqrt(np.maximum(r2, 0.0))
+    """Matérn-5/2 values and ``-dk/d(r^2) * 2``, both shaped like ``r2`` (GPML Eq. 4.17).
+
+    ``r2`` (``>= 0``) is overwritten: the acquisition's optimiser calls this dozens of times
+    per suggestion on small arrays, where each NumPy call's overhead counts more than its
+    arithmetic, so the values are built in place from one shared ``(1 + s) exp(-s)``.
+    """
+    s = np.sqrt(r2, out=r2)
+    s *= _SQRT5
     e = np.exp(-s)
-    k = s2 * (1.0 + s + s * s / 3.0) * e
     # dk/d(r^2) = -s2 * 5/6 * (1 + s) * exp(-s); G = -2 dk/d(r^2) is what the gradients need.
-    g = s2 * (5.0 / 3.0) * (1.0 + s) * e
+    g = s + 1.0
+    g *= e  # (1 + s) e^-s
+    k = s * s
+    k *= e
+    k *= 1.0 / 3.0
+    k += g  # (1 + s + s^2 / 3) e^-s
+    if s2 != 1.0:
+        k *= s2
+    g *= s2 * (5.0 / 3.0)
     return k, g
+
+
+def _matern_values(r2: np.ndarray, s2: float) -> np.ndarray:
+    """Matérn-5/2 values only, shaped like ``r2`` (``r2 >= 0``), computed in place in ``r2``:
+    scoring a thousand candidates is a few passes over an ``(m, n)`` array, and each
+    temporary saved is one pass fewer (the values are those of :func:`_matern`)."""
+    s = np.sqrt(r2, out=r2)
+    s *= _SQRT5
+    e = np.exp(-s)
+    k: np.ndarray = s * s
+    k *= 1.0 / 3.0
+    k += s
+    k += 1.0
+    k *= e
+    if s2 != 1.0:
+        k *= s2
+    return k
 
 
 def _cholesky(k: np.ndarray) -> np.ndarray:
@@ -288,6 +318,12 @@ class GaussianProcess:
     ``x`` has shape ``(n, D)``, ``y`` shape ``(n,)``, ``theta`` shape ``(D+2,)``; ``is_cat``
     (shape ``(D,)``) marks categorical dimensions. Predictions are of the latent function
     (without observation noise).
+
+    The inverse ``L⁻¹`` of the Cholesky factor ``K = L Lᵀ`` is formed once, so that a batch of
+    query points costs two matrix products (GPML Algorithm 2.1 with ``v = L⁻¹ k*`` computed as
+    ``k* L⁻ᵀ``) instead of a triangular solve per call: the acquisition optimiser calls
+    :meth:`predict_with_grad` on a handful of points dozens of times per suggestion, where the
+    solver's call overhead outweighed its arithmetic (benchmarks/results/gp-cost.md).
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, is_cat: np.ndarray, theta: np.ndarray):
@@ -299,21 +335,40 @@ class GaussianProcess:
         self.lengthscales = np.exp(self.theta[:d])
         self.signal = math.exp(self.theta[d])
         self.noise = math.exp(self.theta[d + 1])
+        inv_l2 = self.lengthscales ** -2.0
+        self._cont = np.flatnonzero(~self.is_cat)
+        self._cat = np.flatnonzero(self.is_cat)
+        self._all_cont = not len(self._cat)
+        self._scale = np.sqrt(inv_l2[self._cont])  # continuous coordinates scaled by 1 / l_j
+        self._inv_l2_cat = inv_l2[self._cat]
+        self._grad_l2 = np.where(self.is_cat, 0.0, inv_l2)  # (D,): the kernel is flat on cats
+        self._xs = self.x[:, self._cont] * self._scale
+        self._xs_sq = (self._xs * self._xs).sum(1)
         k, _ = self._kernel(self.x)
         self._chol = _cholesky(k + self.noise * np.eye(len(self.y)))
         self._alpha = linalg.cho_solve((self._chol, True), self.y, check_finite=False)
+        inv, info = linalg.lapack.dtrtri(self._chol, lower=1)
+        if info != 0:  # pragma: no cover - a Cholesky factor has a positive diagonal
+            inv = linalg.solve_triangular(self._chol, np.eye(len(self.y)), lower=True,
+                                          check_finite=False)
+        self._chol_inv_t = np.ascontiguousarray(np.tril(inv).T)  # L⁻ᵀ, (n, n)
+
+    def _sq_dist(self, xq: np.ndarray) -> np.ndarray:
+        """Scaled squared distances ``r^2`` from ``xq`` ``(m, D)`` to the data, ``(m, n)``."""
+        a = (xq if self._all_cont else xq[:, self._cont]) * self._scale
+        r2 = a @ self._xs.T
+        r2 *= -2.0
+        r2 += (a * a).sum(1)[:, None]
+        r2 += self._xs_sq
+        if len(self._cat):
+            cat = self._cat
+            r2 += ((xq[:, None, cat] != self.x[None, :, cat]) * self._inv_l2_cat).sum(-1)
+        out: np.ndarray = np.maximum(r2, 0.0, out=r2)
+        return out
 
     def _kernel(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``k(xq, x)`` and ``-2 dk/d(r^2)``, each ``(m, n)``."""
-        inv_l2 = self.lengthscales ** -2.0
-        cont = ~self.is_cat
-        a = xq[:, cont] * np.sqrt(inv_l2[cont])
-        b = self.x[:, cont] * np.sqrt(inv_l2[cont])
-        r2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
-        if self.is_cat.any():
-            cat = np.flatnonzero(self.is_cat)
-            r2 = r2 + ((xq[:, None, cat] != self.x[None, :, cat]) * inv_l2[cat]).sum(-1)
-        return _matern(np.maximum(r2, 0.0), self.signal)
+        return _matern(self._sq_dist(xq), self.signal)
 
     def condition(self, x_new: np.ndarray, y_new: np.ndarray) -> GaussianProcess:
         """The posterior with ``(x_new, y_new)`` (``(p, D)``, ``(p,)``) added, same theta."""
@@ -324,10 +379,10 @@ class GaussianProcess:
 
     def predict(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance at ``xq`` (``(m, D)``), each of shape ``(m,)``."""
-        k, _ = self._kernel(np.atleast_2d(xq))
+        k = _matern_values(self._sq_dist(np.atleast_2d(xq)), self.signal)
         mean = k @ self._alpha
-        v = linalg.solve_triangular(self._chol, k.T, lower=True, check_finite=False)
-        var = np.maximum(self.signal - (v * v).sum(0), 1e-12)
+        v = k @ self._chol_inv_t  # (L⁻¹ kᵀ)ᵀ, (m, n)
+        var = np.maximum(self.signal - (v * v).sum(1), 1e-12)
         return mean, var
 
     def predict_with_grad(
@@ -340,12 +395,14 @@ class GaussianProcess:
         xq = np.atleast_2d(xq)
         k, g = self._kernel(xq)
         mean = k @ self._alpha
-        kinv_k = linalg.cho_solve((self._chol, True), k.T, check_finite=False).T  # (m, n)
-        var = np.maximum(self.signal - (k * kinv_k).sum(1), 1e-12)
-        # dk/dx_j = dk/d(r^2) * 2 (x_j - x_ij) / l_j^2 = -g * (x_j - x_ij) / l_j^2
-        inv_l2 = np.where(self.is_cat, 0.0, self.lengthscales ** -2.0)
-        diff = xq[:, None, :] - self.x[None, :, :]  # (m, n, D)
-        dk = -(g[:, :, None] * diff) * inv_l2  # (m, n, D)
-        dmean = np.einsum("mnd,n->md", dk, self._alpha)
-        dvar = -2.0 * np.einsum("mnd,mn->md", dk, kinv_k)
+        v = k @ self._chol_inv_t
+        kinv_k = v @ self._chol_inv_t.T  # K⁻¹ k*, (m, n)
+        var = np.maximum(self.signal - (v * v).sum(1), 1e-12)
+        # dk_i/dx_j = dk/d(r^2) * 2 (x_j - x_ij) / l_j^2 = -g_i (x_j - x_ij) / l_j^2, so for
+        # weights w_i: sum_i w_i dk_i/dx_j = -(x_j sum_i g_i w_i - sum_i g_i w_i x_ij) / l_j^2,
+        # two matrix products instead of an (m, n, D) array.
+        ga = g * self._alpha
+        gk = g * kinv_k
+        dmean = -(xq * ga.sum(1)[:, None] - ga @ self.x) * self._grad_l2
+        dvar = 2.0 * (xq * gk.sum(1)[:, None] - gk @ self.x) * self._grad_l2
         return mean, var, dmean, dvar
