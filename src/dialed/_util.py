@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import os
 import platform
 import re
@@ -11,12 +12,24 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["check_name", "clean_text", "derive_seed", "environment", "install_hint", "new_seed",
-           "now", "worker_id"]
+__all__ = [
+    "check_name",
+    "clean_text",
+    "derive_seed",
+    "derive_uniform",
+    "environment",
+    "html_table",
+    "install_hint",
+    "new_seed",
+    "now",
+    "preformatted",
+    "worker_id",
+]
 
 #: Characters no name may hold: C0 and C1 controls (NUL, tab, newline ...) and lone surrogates.
 #: PostgreSQL refuses NUL in text, SQLite's driver cannot encode a surrogate, and a study must
@@ -133,3 +146,25 @@ def _git_commit() -> str | None:
         return None
     commit = out.stdout.strip()
     return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+# -- HTML for Jupyter (``_repr_html_``): every string escaped, so a name shows as written -------
+
+_STYLE = "text-align:left;vertical-align:top;padding:2px 10px 2px 0"
+
+
+def html_table(caption: str, rows: Sequence[tuple[str, str]]) -> str:
+    """``<table>`` with ``caption`` above and one ``label | value`` row per pair."""
+    body = "".join(
+        f'<tr><th style="{_STYLE}">{html.escape(label)}</th>'
+        f'<td style="{_STYLE}">{html.escape(value)}</td></tr>'
+        for label, value in rows
+    )
+    return (f'<table class="dialed"><caption style="text-align:left;font-weight:bold">'
+            f"{html.escape(caption)}</caption>{body}</table>")
+
+
+def preformatted(caption: str, text: str) -> str:
+    """``text`` (a table drawn in characters) in a ``<pre>`` under a bold ``caption``."""
+    return (f'<div class="dialed"><b>{html.escape(caption)}</b>'
+            f'<pre style="line-height:1.3">{html.escape(text)}</pre></div>')

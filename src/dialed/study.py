@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dialed._html import table as html_table
-from dialed._util import install_hint, new_seed, now
+from dialed._util import html_table, install_hint, new_seed, now
 from dialed.errors import ConfigError, NoTrialsError, StorageError, StudyNotFoundError
 from dialed.execution import (
     Settings,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialed._html import preformatted
+from dialed._util import preformatted
 from dialed.analysis import Attribution, Interval, StageInput, attribute
 from dialed.errors import ConfigError, NoTrialsError
 from dialed.study import Study
