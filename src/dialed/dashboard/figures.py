@@ -3,7 +3,8 @@ trial records: one implementation for the dashboard, the report and :mod:`dialed
 
 How each figure aggregates and downsamples a big study, and how user text is escaped for plotly,
 is told in :mod:`dialed.dashboard._figures`; importance in
-:mod:`dialed.dashboard._importance_figure`; a ladder's fits in :mod:`dialed.dashboard._scaling`.
+:mod:`dialed.dashboard._importance_figure`; curves and the timeline in
+:mod:`dialed.dashboard._run_figures`; a ladder's fits in :mod:`dialed.dashboard._scaling`.
 """
 
 from __future__ import annotations
@@ -16,17 +17,15 @@ from dialed.dashboard._figures import (
     Values,
     contour,
     history,
-    intermediate,
     label,
     num,
     parallel,
     pareto,
     slices,
     text,
-    timeline,
-    trial_curve,
 )
 from dialed.dashboard._importance_figure import Importance, importance, importance_bars
+from dialed.dashboard._run_figures import intermediate, timeline, trial_curve
 from dialed.dashboard._scaling import scaling_figures
 
 __all__ = [
