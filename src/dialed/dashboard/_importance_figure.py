@@ -17,7 +17,7 @@ from dialed.metrics import Metric
 from dialed.space import Space
 from dialed.trial import TrialRecord
 
-__all__ = ["Importance", "importance", "importance_bars"]
+__all__ = ["Importance", "contour_pair", "importance", "importance_bars"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +103,10 @@ def importance_bars(params: Mapping[str, float], params_std: Mapping[str, float]
 def _bar_top(values: Mapping[str, float], std: Mapping[str, float]) -> float:
     top = max((v + std.get(k, 0.0) for k, v in values.items()), default=1.0)
     return min(1.0, max(0.05, top)) * 1.05
+
+
+def contour_pair(pair: Sequence[str] | None, space: Space) -> list[str]:
+    """The contour's two parameters: the importance fit's pair, else the first two that vary."""
+    if pair:
+        return list(pair)
+    return [n for n, d in space.items() if not d.single][:2]

@@ -402,7 +402,7 @@ class Dashboard:
         imp = self._importance_for(st, records) if self._importance else None
         figures["importance"] = None if imp is None else imp.figure
         titles["importance"] = f"parameter importance for {primary.name}"
-        pair = imp.pair if imp is not None and imp.pair else _first_two(space)
+        pair = fig.contour_pair(None if imp is None else imp.pair, space)
         figures["contour"] = fig.contour(vals, space, pair,
                                          None if imp is None else imp.surface)
         titles["contour"] = "contour of the two most important parameters"
@@ -469,10 +469,6 @@ def _thinned(t: TrialRecord, limit: int) -> TrialRecord:
     if isinstance(pruned_at, int) and pruned_at in t.intermediate:
         kept[pruned_at] = t.intermediate[pruned_at]
     return replace(t, intermediate=kept)
-
-
-def _first_two(space: Space) -> list[str]:
-    return [n for n, d in space.items() if not d.single][:2]
 
 
 def _step_name(attrs: Mapping[str, Any]) -> str | None:

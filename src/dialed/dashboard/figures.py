@@ -24,7 +24,12 @@ from dialed.dashboard._figures import (
     slices,
     text,
 )
-from dialed.dashboard._importance_figure import Importance, importance, importance_bars
+from dialed.dashboard._importance_figure import (
+    Importance,
+    contour_pair,
+    importance,
+    importance_bars,
+)
 from dialed.dashboard._run_figures import intermediate, timeline, trial_curve
 from dialed.dashboard._scaling import scaling_figures
 
@@ -36,6 +41,7 @@ __all__ = [
     "Importance",
     "Values",
     "contour",
+    "contour_pair",
     "history",
     "importance",
     "importance_bars",

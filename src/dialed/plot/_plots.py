@@ -67,7 +67,7 @@ def plot_contour(study: Any, params: Sequence[str] | None = None, *,
                           "(call it once per pair)")
     records = s.trials
     found = fig.importance(records, space, m, pair=pair)
-    chosen = pair or (found.pair if found is not None else _first_two(space))
+    chosen = pair or fig.contour_pair(None if found is None else found.pair, space)
     spec = fig.contour(fig.Values(records, m, s.metrics), space, chosen,
                        None if found is None else found.surface)
     return _figure(spec, f"contour of {m.name}: {' × '.join(chosen)}", s,
@@ -185,10 +185,6 @@ def _subspace(s: Study, params: Sequence[str] | None, what: str) -> Space:
         return space
     chosen = _params(s, space, params, what)
     return Space({n: space[n].to_dict() for n in chosen})
-
-
-def _first_two(space: Space) -> list[str]:
-    return [n for n, d in space.items() if not d.single][:2]
 
 
 def _needs_sklearn(what: str) -> None:
