@@ -479,17 +479,27 @@ def _claim(ctx: StudyContext, cache: HistoryLog, worker: str, env: dict[str, Any
     PBT's synchronous rounds: while the population is full and members still train, a worker
     with nothing to claim waits (a grace period at most) and looks again, rather than found
     an extra member. It waits on what it can claim, not on what it computed: another worker
-    may have enqueued (and claimed) the same promotions first."""
+    may have enqueued (and claimed) the same promotions first. And it founds a member only
+    after a whole pass over an unchanged history: the last running round may end between the
+    promotions and the look at what runs, and then the next round is queued on the next
+    pass, not founded beside."""
     give_up = time.monotonic() + ctx.settings.grace_period
     waits = type(ctx.pruner).must_wait is not Pruner.must_wait
+    seen: tuple[tuple[int, TrialState], ...] | None = None
     while True:
         enqueue_promotions(ctx, cache)
         record = ctx.storage.claim_trial(ctx.study_id, worker=worker, environment=env,
                                          system_attrs=attrs)
-        if (record is not None or not waits or time.monotonic() >= give_up
-                or not ctx.pruner.must_wait(cache.refresh())):
+        if record is not None or not waits or time.monotonic() >= give_up:
             return record
-        time.sleep(_WAIT_S)
+        history = cache.refresh()
+        if ctx.pruner.must_wait(history):
+            time.sleep(_WAIT_S)
+            continue
+        now = tuple((t.number, t.state) for t in history.trials)
+        if now == seen:
+            return None
+        seen = now
 
 
 def enqueue_promotions(ctx: StudyContext, cache: HistoryLog) -> int:
