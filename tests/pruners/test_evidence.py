@@ -10,7 +10,7 @@ from scipy.stats import spearmanr
 
 import dialed
 from dialed import TrialState
-from dialed.pruners import ASHAPruner, Resource
+from dialed.pruners import PAUSED, ASHAPruner, Resource
 from dialed.pruners._evidence import (
     WITNESS_EVERY,
     fidelity_evidence,
@@ -18,6 +18,7 @@ from dialed.pruners._evidence import (
     spearman_interval,
     witness,
 )
+from dialed.pruners._pause import pause_verdict, paused_rung
 
 from ._helpers import history, record
 
@@ -74,11 +75,11 @@ def test_only_a_rung_that_predicts_is_trusted() -> None:
     assert (lo, hi) == (-1.0, 1.0)
 
 
-def _study(noise: float, bias: float, seed: int) -> dialed.Study:
+def _study(noise: float, bias: float, seed: int, pause: bool = False) -> dialed.Study:
     """ASHA with evidence on constructed curves: the final value is a bowl; the cheap budgets
     add a bias towards another bowl and noise, both shrinking to none at the full budget."""
     study = dialed.create_study(seed=seed, sampler="random",
-                                pruner=ASHAPruner(evidence=True),
+                                pruner=ASHAPruner(evidence=True, pause=pause),
                                 resource=Resource.from_spec({"name": "epochs", "min": 1,
                                                              "max": 27}))
 
@@ -110,6 +111,41 @@ def test_asha_backs_off_where_cheap_budgets_mislead() -> None:
     assert len(stopped) >= 15  # where the rungs predict, ASHA saves as it always did
     reasons = [t.system_attrs["prune_reason"] for t in stopped]
     assert all("rank correlation with the full budget" in r and "predicts" in r for r in reasons)
+
+
+def test_paused_asha_pauses_only_at_rungs_that_predict() -> None:
+    """With ``pause`` too, a rung that has not shown it predicts pauses no trial (it runs on
+    to the next rung that may stop it, or to the full budget), and promotions rank each
+    paused trial at the rung where it stopped."""
+    misled = _study(noise=0.3, bias=1.2, seed=3, pause=True)
+    paused = [t for t in misled.trials if t.system_attrs.get("paused")]
+    assert len(paused) <= 4, [t.system_attrs.get("prune_reason") for t in paused]
+    faithful = _study(noise=0.0, bias=0.0, seed=3, pause=True)
+    paused = [t for t in faithful.trials if t.system_attrs.get("paused")]
+    assert len(paused) >= 15
+    assert all(t.system_attrs["prune_reason"].startswith(PAUSED) for t in paused)
+    # every promotion continues a paused trial one rung above the one where it stopped
+    by_number = {t.number: t for t in faithful.trials}
+    promoted = [t for t in faithful.trials if "resume_from" in t.system_attrs]
+    assert promoted
+    for t in promoted:
+        src = by_number[t.system_attrs["resume_from"]]
+        assert t.system_attrs["rung"] == paused_rung(src, 1.0, 27.0, 3.0) + 1
+
+
+def test_a_refused_rung_is_passed_without_a_pause() -> None:
+    curve = {1: 0.5, 2: 0.5, 3: 0.5}
+    trial = record(7, curve, TrialState.RUNNING)
+    assert pause_verdict(trial, first=1, high=27, eta=3, label="ASHA",
+                         unit="epochs").startswith(PAUSED + "rung 1 ")
+    unproven = pause_verdict(trial, first=1, high=27, eta=3, label="ASHA", unit="epochs",
+                             refusal=lambda rung, n: "unproven" if rung == 1 else None)
+    assert unproven.startswith(PAUSED + "rung 3 ")
+    assert pause_verdict(trial, first=1, high=27, eta=3, label="ASHA", unit="epochs",
+                         refusal=lambda rung, n: "unproven") is None
+    stopped = record(7, curve, TrialState.PRUNED)
+    assert paused_rung(stopped, 1, 27, 3) == 1
+    assert paused_rung(record(8, {1: 0.5}, TrialState.PRUNED), 1, 27, 3) == 0
 
 
 def test_a_cheap_rung_predicts_only_below_dearer_ones_that_do() -> None:

@@ -48,7 +48,8 @@ class ASHAPruner(HalvingPruner):
     budget, a cheap budget that misleads never decides, and while a rung's evidence is thin one
     trial in three runs on past it as a witness. With ``pause`` a trial stops at
     its rung and the best are continued by new trials, from their checkpoints where the
-    objective saves them (:mod:`dialed.pruners._pause`).
+    objective saves them (:mod:`dialed.pruners._pause`); with both, a trial pauses only at a
+    rung that may stop it and runs on past the others.
     """
 
     name = "asha"
@@ -82,10 +83,10 @@ class ASHAPruner(HalvingPruner):
     def should_prune(self, history: History, trial: TrialRecord) -> str | None:
         low, high, eta = self.budgets()
         first = low * eta ** self._options["min_early_stopping_rate"]
+        refusal = self._verdict_rungs(history)
         if self.pausing and high is not None:
             return pause_verdict(trial, first=first, high=high, eta=eta, label="ASHA",
-                                 unit=self.unit)
-        refusal = self._verdict_rungs(history)
+                                 unit=self.unit, refusal=refusal)
         return halving_verdict(history, trial, first=first, high=high, eta=eta,
                                verdicts=self._verdicts, label="ASHA", unit=self.unit,
                                refusal=refusal,

@@ -126,12 +126,13 @@ class HyperbandPruner(HalvingPruner):
 
     def should_prune(self, history: History, trial: TrialRecord) -> str | None:
         low, high, eta = self.budgets()
+        refusal = self._verdict_rungs(history)
         if self.pausing:
             b = self.bracket_of(trial)
             return pause_verdict(trial, first=low * eta**b, high=high, eta=eta,
-                                 label=f"Hyperband bracket {b}", unit=self.unit)
+                                 label=f"Hyperband bracket {b}", unit=self.unit,
+                                 refusal=refusal)
         b = self.bracket(trial.number)
-        refusal = self._verdict_rungs(history)
         return halving_verdict(
             history, trial, first=low * eta**b, high=high, eta=eta, verdicts=self._verdicts,
             label=f"Hyperband bracket {b}", unit=self.unit,

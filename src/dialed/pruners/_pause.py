@@ -27,7 +27,7 @@ from dialed.pruners._base import PAUSED, Promotion
 from dialed.pruners._curve import at_rung
 from dialed.trial import TrialRecord, TrialState
 
-__all__ = ["pause_verdict", "promotions", "rung_of", "target_of"]
+__all__ = ["pause_verdict", "paused_rung", "promotions", "rung_of", "target_of"]
 
 
 def rung_of(trial: TrialRecord) -> int:
@@ -44,14 +44,40 @@ def target_of(first: float, high: float, eta: float, rung: int) -> float:
 
 
 def pause_verdict(trial: TrialRecord, *, first: float, high: float, eta: float, label: str,
-                  unit: str) -> str | None:
-    """The pause when ``trial`` reached its rung's resource below the full budget."""
+                  unit: str, refusal: Callable[[float, int], str | None] | None = None
+                  ) -> str | None:
+    """The pause when ``trial`` reached its rung's resource below the full budget.
+
+    ``refusal`` (a pruner with ``evidence``): a rung that may not stop this trial (it has not
+    shown that it predicts the full budget, or the trial is one of its witnesses) is passed
+    without a pause; the trial pauses at the next rung that may stop it, else runs to the
+    full budget (:mod:`dialed.pruners._evidence`)."""
     step = trial.last_step
-    target = target_of(first, high, eta, rung_of(trial))
-    if step is None or target >= high - 1e-9 or step < target - 1e-9:
+    if step is None:
         return None
+    k = rung_of(trial)
+    while True:
+        target = target_of(first, high, eta, k)
+        if target >= high - 1e-9 or step < target - 1e-9:
+            return None
+        if refusal is None or refusal(target, trial.number) is None:
+            break
+        k += 1
     return (f"{PAUSED}rung {target:g} {unit} ({label}: continues in a new trial if it ranks "
             f"in the top 1/{eta:g} of its rung)")
+
+
+def paused_rung(trial: TrialRecord, first: float, high: float, eta: float) -> int:
+    """The rung a paused trial stopped at: its own, or a later one where it ran past rungs
+    that could not stop it (``pause_verdict``'s ``refusal``)."""
+    k = rung_of(trial)
+    step = trial.last_step
+    while step is not None:
+        target = target_of(first, high, eta, k + 1)
+        if target >= high - 1e-9 or step < target - 1e-9:
+            break
+        k += 1
+    return k
 
 
 def promotions(
@@ -70,7 +96,7 @@ def promotions(
     for t in history.trials:
         if t.state != TrialState.PRUNED or not t.system_attrs.get("paused"):
             continue
-        k = rung_of(t)
+        k = paused_rung(t, first_of(t), high, eta)
         hit = at_rung(t.intermediate, target_of(first_of(t), high, eta, k))
         if hit is not None:
             rungs.setdefault((group_of(t), k), []).append((loss(hit[1]), t))
