@@ -6,10 +6,10 @@ why (:meth:`AutoPruner.decision`, recorded in the study as ``pruner_decision``):
 
 * a single-objective study that declared its resource: asynchronous successive halving
   (:mod:`dialed.pruners._asha`; Li et al. 2020) over it, the resource giving the rungs. In
-  ``benchmarks/results/fidelity.md`` it reached full-budget quality with fewer epochs than
-  Hyperband, with random search (0.26 of the epochs against 0.51) and with TPE (0.31-0.38
-  against 0.73): at budgets of a dozen full trainings Hyperband's conservative brackets spend
-  much of the budget on trials that are never stopped. It checks the evidence that each rung
+  ``benchmarks/results/fidelity.md`` (target 1) it reaches full-budget quality with fewer
+  epochs than Hyperband, with random search and with TPE: at budgets of a dozen full
+  trainings Hyperband's conservative brackets spend much of the budget on trials that are
+  never stopped. It checks the evidence that each rung
   predicts the full budget (:mod:`dialed.pruners._evidence`), and shows the sampler the
   screened trials at the largest budget with ``VIEW_MIN_OBSERVATIONS`` of them (BOHB's view), on
   which ``auto``'s Gaussian process keeps proposing;
