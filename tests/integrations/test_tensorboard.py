@@ -45,6 +45,7 @@ def _value(v: Any) -> Any:
 @pytest.fixture
 def written(tmp_path: Path) -> tuple[dialed.Study, Path]:
     study = dialed.create_study("tb", metrics={"loss": "minimize"}, seed=5, pruner="median")
+    study.enqueue_trial({"x": 0.95, "layers": 2, "act": "relu"})  # fails, whatever the seed
     study.optimize(objective, n_trials=14, catch=RuntimeError,
                    callbacks=[TensorBoardCallback(tmp_path)])
     return study, tmp_path

@@ -173,8 +173,10 @@ def test_warping_keeps_order_and_survives_an_outlier() -> None:
 
 # -- the sampler --------------------------------------------------------------------------------
 def test_beats_random_search_on_branin() -> None:
-    gp = [_run(GPSampler(seed=s, n_candidates=256, n_starts=5), 30)[0] for s in range(3)]
-    rs = [_run(RandomSampler(seed=s), 30)[0] for s in range(3)]
+    # five seeds, not three: one run in eight stays at the bound x1 = 10 (1.94, next to the
+    # minimum at x1 = 9.42), and a median of three is moved by it
+    gp = [_run(GPSampler(seed=s, n_candidates=256, n_starts=5), 30)[0] for s in range(5)]
+    rs = [_run(RandomSampler(seed=s), 30)[0] for s in range(5)]
     assert np.median(gp) < 0.45 < np.median(rs)  # the minimum is 0.3979
 
 
