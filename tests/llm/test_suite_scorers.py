@@ -63,10 +63,17 @@ def test_adding_items_never_moves_old_ones(tmp_path: Path) -> None:
 def test_fingerprint_tells_changed_suites() -> None:
     a = Suite.from_records([{"id": f"i{n}", "prompt": f"q{n}", "answer": str(n)}
                             for n in range(20)], test_fraction=0.2)
-    b = Suite.from_records([{"id": f"i{n}", "prompt": f"q{n}", "answer": str(n + (n == 5))}
-                            for n in range(20)], test_fraction=0.2)
+    # one answer changed in the validation part (the part fingerprinted) and one in the test
+    held, locked = (next(int(it.id[1:]) for it in a.part(p)) for p in ("validation", "test"))
+
+    def changed(k: int) -> Suite:
+        return Suite.from_records([{"id": f"i{n}", "prompt": f"q{n}", "answer": str(n + (n == k))}
+                                   for n in range(20)], test_fraction=0.2)
+
     assert a.fingerprint().exact == a.fingerprint().exact
-    assert a.fingerprint().exact != b.fingerprint().exact
+    assert a.fingerprint().exact != changed(held).fingerprint().exact
+    assert a.fingerprint("test").exact != changed(locked).fingerprint("test").exact
+    assert a.fingerprint().exact == changed(locked).fingerprint().exact
 
 
 @pytest.mark.parametrize(("line", "words"), [
