@@ -4,14 +4,16 @@ The same run as the "default sampler, 200 trials in memory" figure of ``extra.py
 ``auto``, a trivial objective over 5 floats, seed 0), in a fresh process per round, with the
 CPU seconds of each stage summed by wrapping the functions that do it:
 
-* ``imports``: the modules the samplers import lazily on their first use (the GP's SciPy
-  optimisers, ``scipy.stats.qmc`` for the Sobol' startup, TPE), imported before the timer
-  here and shown apart; in ``extra.py`` they fall inside the timed ``optimize`` call;
+* ``imports``: the modules the samplers import lazily on their first use (the GP's modules
+  with the SciPy optimisers they import, TPE), imported before the timer here and shown
+  apart; in ``extra.py`` they fall inside the timed ``optimize`` call (before the GP's
+  start-up and candidates left ``scipy.stats.qmc``, this included ``scipy.stats``);
 * ``gp``: ``GPSampler.suggest``; within it ``fit`` (the hyperparameters' MAP fits) and
   ``polish`` (L-BFGS-B on the acquisition), the rest being the candidates' scoring, the
   output warping and the posterior;
 * ``tpe``: ``TPESampler.suggest`` (the turns TPE takes after the GP's lead);
-* ``total``: the ``optimize`` call, the engine's own work included.
+* ``total``: the ``optimize`` call, the engine's own work included;
+* ``stats``: whether ``scipy.stats`` was loaded by the end of the run (1) or not (0).
 
     PYTHONPATH=src python -m benchmarks.overhead.gp_cost [--rounds 3]
 """
@@ -27,11 +29,10 @@ from collections.abc import Sequence
 from benchmarks.overhead.extra import _child
 
 _CODE = """
-import json, time, warnings
+import json, sys, time, warnings
 warnings.simplefilter("ignore")
 import dialed
 c = time.process_time()
-import scipy.stats.qmc
 import dialed.samplers._gp as G, dialed.samplers._gp_acq as A, dialed.samplers._tpe as T
 imports = time.process_time() - c
 acc = {"gp": 0.0, "fit": 0.0, "polish": 0.0, "tpe": 0.0}
@@ -54,7 +55,7 @@ study = dialed.create_study(direction="minimize", seed=0)
 c0 = time.process_time()
 study.optimize(objective, n_trials=200)
 print(json.dumps({"imports": imports, "total": time.process_time() - c0, **acc,
-                  "best": study.best_value}))
+                  "stats": int("scipy.stats" in sys.modules), "best": study.best_value}))
 """
 
 
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
     rounds = [_child(_CODE) for _ in range(args.rounds)]
-    keys = ("imports", "total", "gp", "fit", "polish", "tpe")
+    keys = ("imports", "total", "gp", "fit", "polish", "tpe", "stats")
     for r in rounds:
         print(json.dumps({**{k: round(float(r[k]), 3) for k in keys},
                           "best": float(f"{r['best']:.3g}")}))
