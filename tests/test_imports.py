@@ -42,9 +42,22 @@ def test_the_public_names_are_there_when_asked_for() -> None:
 @pytest.mark.parametrize("code", [
     "from dialed.cli import app",  # what `dialed --help` imports
     "import dialed\ns = dialed.create_study()\n"
-    "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=3)",  # memory, Sobol' start
+    "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=3)",  # memory, GP start-up
 ])
 def test_a_study_and_the_cli_need_none_of_the_extras(code: str) -> None:
     extras = ("sklearn", "torch", "ray", "sqlalchemy.dialects.postgresql", "starlette",
               "pandas")
     assert _heavy(_loaded(code), extras) == []
+
+
+def test_the_default_sampler_never_imports_scipy_stats() -> None:
+    # 200 trials of `auto`: the GP's start-up, the GP alone, then the GP and TPE in turns.
+    # scipy.stats costs more CPU to import than the GP's start-up and 20 of its suggestions
+    # (benchmarks/results/gp-cost.md); the `sobol` sampler, which is SciPy's, may load it.
+    code = ("import dialed\ns = dialed.create_study(seed=0)\n"
+            "s.optimize(lambda t: sum((t.suggest_float(f'x{i}', -5.0, 5.0) - 1.0) ** 2 "
+            "for i in range(5)), n_trials=200)\n"
+            "assert len(s.trials) == 200")
+    loaded = _loaded(code)
+    assert {"dialed.samplers._gp", "dialed.samplers._tpe"} <= loaded  # both phases ran
+    assert _heavy(loaded, ("scipy.stats",)) == []

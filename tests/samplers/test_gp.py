@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.stats import qmc
 
 from dialed.errors import ConfigError
 from dialed.history import History, Memo
@@ -312,6 +317,62 @@ def test_conditional_history_and_startup() -> None:
         trials.append(_record(i, params, float(i % 3)))
     params = propose(sampler, History(space, MetricSet(), tuple(trials)), space, 8)
     assert space.validate(params) == params and set(params) == set(space)
+
+
+def _startup_points(sampler: GPSampler, space: Space, numbers: list[int]) -> np.ndarray:
+    history = History(space, MetricSet())
+    return np.array([space.encode(sampler.suggest(history, space, n)) for n in numbers])
+
+
+def test_startup_is_a_spread_out_sequence_fixed_by_the_seed() -> None:
+    space = Space({f"x{i}": {"type": "float", "low": 0.0, "high": 1.0} for i in range(5)})
+    numbers = list(range(8))
+    for seed in range(5):
+        points = _startup_points(GPSampler(seed=seed), space, numbers)
+        uniform = np.random.default_rng(seed).random(points.shape)
+        assert qmc.discrepancy(points) < qmc.discrepancy(uniform)
+        # any order, any instance: point n depends on (seed, dimension, n) only
+        backwards = _startup_points(GPSampler(seed=seed), space, numbers[::-1])[::-1]
+        np.testing.assert_array_equal(points, backwards)
+    other = _startup_points(GPSampler(seed=1), space, numbers)
+    assert not np.allclose(_startup_points(GPSampler(seed=0), space, numbers), other)
+    unseeded = GPSampler()
+    unseeded.bind_seed(3)
+    np.testing.assert_array_equal(_startup_points(unseeded, space, numbers),
+                                  _startup_points(GPSampler(seed=3), space, numbers))
+
+
+_FRESH = """
+import json, math
+from dialed.history import History
+from dialed.metrics import MetricSet
+from dialed.samplers._gp import GPSampler
+from dialed.space import Space
+from dialed.trial import TrialRecord, TrialState
+space = Space({"x1": {"type": "float", "low": -5, "high": 10},
+               "x2": {"type": "float", "low": 0, "high": 15}})
+sampler, trials = GPSampler(seed=11, n_candidates=128, n_starts=3), []
+for i in range(12):
+    p = sampler.suggest(History(space, MetricSet(), tuple(trials)), space, i)
+    b, c = 5.1 / (4 * math.pi**2), 5 / math.pi
+    v = (p["x2"] - b * p["x1"]**2 + c * p["x1"] - 6) ** 2 \
+        + 10 * (1 - 1 / (8 * math.pi)) * math.cos(p["x1"]) + 10
+    trials.append(TrialRecord(trial_id=i + 1, study_id=1, number=i, state=TrialState.COMPLETE,
+                              seed=i, params=p, metrics={"value": v}))
+print(json.dumps([t.params for t in trials]))
+"""
+
+
+def test_same_suggestions_in_a_fresh_process() -> None:
+    # the start-up design and the candidates, seeded; another process, another hash seed
+    runs = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-c", _FRESH], capture_output=True, text=True,
+                              timeout=300, check=True, env=env)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    _, trials = _run(GPSampler(seed=11, n_candidates=128, n_starts=3), 12)
+    assert runs[0] == runs[1] == [t.params for t in trials]
 
 
 def test_options_rebuild_the_sampler() -> None:

@@ -40,8 +40,9 @@ __all__ = ["VIEW_MIN_OBSERVATIONS", "AutoPruner"]
 
 #: The sampler's BOHB-style view moves to a dearer budget once it has this many observations
 #: there (BOHB's ``d + 2``, fewer for up to 7 parameters): auto's Gaussian process draws its
-#: first 8 trials from a Sobol' sequence, and a view that moved on with fewer would send it
-#: back to them (benchmarks/results/fidelity.md; the runs in benchmarks/results/notes.md).
+#: first 8 trials from a quasi-random start-up design, and a view that moved on with fewer
+#: would send it back to them (benchmarks/results/fidelity.md; the runs in
+#: benchmarks/results/notes.md).
 VIEW_MIN_OBSERVATIONS = 10
 
 

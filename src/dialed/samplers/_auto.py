@@ -297,7 +297,7 @@ class AutoSampler(Sampler):
     history. The grid is chosen only before a run, in :meth:`plan` / :meth:`queue`, which
     enqueues its cells; once queued it stays the choice. The other choices may change as the
     history grows (a Gaussian process for the first trials, TPE after); each is built once,
-    with this sampler's seed and its own defaults (its own Sobol' startup included).
+    with this sampler's seed and its own defaults (its own start-up design included).
     """
 
     name = "auto"

@@ -38,6 +38,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
+from dialed._util import derive_seed
 from dialed.history import History, Memo
 from dialed.samplers._base import Sampler
 from dialed.samplers._gp_acq import Acquisition, MixedDims, maximize
@@ -48,7 +49,7 @@ from dialed.samplers._gp_model import (
     one_blas_thread,
     warp_losses,
 )
-from dialed.samplers._sobol import SobolSampler
+from dialed.samplers._kronecker import kronecker_points
 from dialed.space import (
     CategoricalDistribution,
     Distribution,
@@ -74,7 +75,8 @@ _N_INCUMBENTS = 5
 class GPSampler(Sampler):
     """Bayesian optimisation with a Gaussian process and log expected improvement.
 
-    The first ``n_startup`` trials follow a scrambled Sobol' sequence. Then, per suggestion,
+    The first ``n_startup`` trials follow a seeded quasi-random sequence (R_d, randomly
+    shifted: :mod:`._kronecker`). Then, per suggestion,
     ``n_candidates`` quasi-random points (and a quarter as many around the best trials) are
     scored, and ``n_starts`` of them (the best, and a roulette over the rest) polished by
     L-BFGS-B, snapped to valid values and improved by a discrete local search.
@@ -226,9 +228,20 @@ class GPSampler(Sampler):
 
     # -- without a model --------------------------------------------------------------------
     def _startup(self, history: History, space: Space, number: int) -> dict[str, Any]:
+        """Trial ``number`` takes point ``number`` of the R_d sequence in the space's dimension,
+        shifted by a draw that the seed and that dimension fix (:mod:`._kronecker`), so that
+        workers in different processes agree without talking to one another.
+
+        Not the ``sobol`` sampler's scrambled Sobol' points: they need ``scipy.stats``, which
+        costs more to import than the whole start-up (benchmarks/results/gp-cost.md).
+        """
         self.rng(number)  # fixes the seed when none was given
-        sobol = SobolSampler(seed=self._seed)
-        return sobol.suggest(history, space, number)  # not a repeat (Sampler.unseen)
+        d = len(space)
+        shift = np.random.default_rng(derive_seed(self._seed or 0, "gp-startup", d)).random(d)
+        point = kronecker_points(number, 1, shift)[0]
+        params = {name: dist.from_unit(float(u))
+                  for (name, dist), u in zip(space.items(), point, strict=True)}
+        return self.unseen(history, space, number, params)  # discrete cells recur in a sequence
 
 
 def _checkpoints(n: int) -> list[int]:

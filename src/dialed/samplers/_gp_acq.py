@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, special
-from scipy.stats import qmc
 
 from dialed.samplers._gp_model import GaussianProcess
+from dialed.samplers._kronecker import kronecker_points
 
 __all__ = ["Acquisition", "MixedDims", "log_h", "maximize"]
 
@@ -142,15 +142,14 @@ class MixedDims:
 
 
 def _random_points(dims: MixedDims, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` points ``(n, D)``: scrambled Sobol' in relaxed dimensions, uniform choices."""
+    """``n`` points ``(n, D)``: the R_d sequence with a random shift (:mod:`._kronecker`) in
+    relaxed dimensions, its coordinates cut into equal slices per choice in categorical ones.
+
+    Not scipy's scrambled Sobol' points, which would import ``scipy.stats`` on the default
+    sampler's path (benchmarks/results/gp-cost.md).
+    """
     d = len(dims.n_choices)
-    gen = np.random.default_rng(rng.integers(2**31))
-    try:
-        engine = qmc.Sobol(d, scramble=True, rng=gen)
-    except TypeError:  # SciPy < 1.15 names the argument `seed`
-        engine = qmc.Sobol(d, scramble=True, seed=gen)
-    m = max(n - 1, 1).bit_length()  # the next power of two: Sobol' points come in those
-    out = np.asarray(engine.random_base2(m)[:n], dtype=float)
+    out = kronecker_points(0, n, rng.random(d))
     for j in np.flatnonzero(dims.n_choices):
         out[:, j] = np.minimum(np.floor(out[:, j] * dims.n_choices[j]), dims.n_choices[j] - 1)
     return out

@@ -167,16 +167,18 @@ def _matern(r2: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _matern_values(r2: np.ndarray, s2: float) -> np.ndarray:
-    """Matérn-5/2 values only, shaped like ``r2`` (``r2 >= 0``), computed in place in ``r2``:
-    scoring a thousand candidates is a few passes over an ``(m, n)`` array, and each
-    temporary saved is one pass fewer (the values are those of :func:`_matern`)."""
+    """Matérn-5/2 values only, shaped like ``r2`` (``r2 >= 0``; the values are those of
+    :func:`_matern`). Scoring a thousand candidates is a few passes over an ``(m, n)`` array,
+    and each temporary saved is one pass and one allocation fewer: the values are the one new
+    array, and ``r2`` is left as scratch space (it holds ``exp(-s)``) for the caller to reuse.
+    """
     s = np.sqrt(r2, out=r2)
     s *= _SQRT5
-    e = np.exp(-s)
     k: np.ndarray = s * s
     k *= 1.0 / 3.0
     k += s
     k += 1.0
+    e = np.exp(np.negative(s, out=s), out=s)
     k *= e
     if s2 != 1.0:
         k *= s2
@@ -379,10 +381,15 @@ class GaussianProcess:
 
     def predict(self, xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance at ``xq`` (``(m, D)``), each of shape ``(m,)``."""
-        k = _matern_values(self._sq_dist(np.atleast_2d(xq)), self.signal)
+        scratch = self._sq_dist(np.atleast_2d(xq))
+        k = _matern_values(scratch, self.signal)
         mean = k @ self._alpha
-        v = k @ self._chol_inv_t  # (L⁻¹ kᵀ)ᵀ, (m, n)
-        var = np.maximum(self.signal - (v * v).sum(1), 1e-12)
+        # (L⁻¹ kᵀ)ᵀ, (m, n), and its square, written over the scratch: two (m, n) arrays per
+        # call instead of six. With a thousand candidates they are megabytes, which glibc's
+        # malloc maps afresh (and the kernel zero-fills) each time they grow past its
+        # threshold, as they do at every suggestion (benchmarks/results/gp-cost.md).
+        v = np.matmul(k, self._chol_inv_t, out=scratch)
+        var = np.maximum(self.signal - np.square(v, out=v).sum(1), 1e-12)
         return mean, var
 
     def predict_with_grad(
