@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import math
 import os
 import platform
 import re
@@ -29,6 +30,7 @@ __all__ = [
     "new_seed",
     "now",
     "preformatted",
+    "short_value",
     "worker_id",
 ]
 
@@ -147,6 +149,16 @@ def _git_commit() -> str | None:
         return None
     commit = out.stdout.strip()
     return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+def short_value(v: Any, missing: str = "-") -> str:
+    """A metric or parameter value for a listing: floats to 6 significant digits, None as
+    ``missing`` (the CLI's tables and the dashboard's pages print values alike)."""
+    if v is None:
+        return missing
+    if isinstance(v, float):
+        return f"{v:.6g}" if math.isfinite(v) else str(v)
+    return str(v)
 
 
 # -- HTML for Jupyter (``_repr_html_``): every string escaped, so a name shows as written -------

@@ -12,6 +12,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from dialed._util import short_value
 from dialed.metrics import MetricSet
 from dialed.storage import StudySummary
 from dialed.trial import TrialRecord, TrialState
@@ -38,11 +39,7 @@ _STATE_STYLE = {"complete": "green", "pruned": "yellow", "failed": "red", "runni
 # -- single values ----------------------------------------------------------------------------
 def value(v: Any) -> str:
     """A metric or parameter value, short: floats to 6 significant digits, None as '-'."""
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6g}" if math.isfinite(v) else str(v)
-    return str(v)
+    return short_value(v)
 
 
 def params_text(params: Mapping[str, Any]) -> str:

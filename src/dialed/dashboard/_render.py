@@ -17,7 +17,7 @@ import math
 from importlib import resources
 from typing import Any
 
-from dialed._util import install_hint
+from dialed._util import install_hint, short_value
 from dialed.errors import ConfigError
 
 __all__ = ["environment", "json_text", "script_hash", "script_json", "static_text"]
@@ -92,8 +92,4 @@ def _when(ts: float | None) -> str:
 
 
 def _number(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.6g}" if math.isfinite(v) else str(v)
-    return str(v)
+    return short_value(v, "–")
