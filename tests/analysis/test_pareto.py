@@ -200,7 +200,7 @@ def test_study_best_trials_is_the_same_front() -> None:
 
 # -- hypervolume subset selection (the multi-objective TPE's cut of its last front) -------------
 def test_subset_selection_is_near_the_best_subset() -> None:
-    from dialed.samplers._mo_hypervolume import hypervolume_subset
+    from dialed.metrics import hypervolume_subset
 
     rng = np.random.default_rng(5)
     for m in (2, 3):
@@ -219,7 +219,7 @@ def test_subset_selection_is_near_the_best_subset() -> None:
 
 
 def test_subset_selection_prefers_the_knee_over_crowded_extremes() -> None:
-    from dialed.samplers._mo_hypervolume import hypervolume_subset
+    from dialed.metrics import hypervolume_subset
 
     # a knee at (0.2, 0.2) and two crowded points at each end of the front
     pts = np.array([[0.0, 1.0], [0.01, 0.99], [0.2, 0.2], [0.99, 0.01], [1.0, 0.0]])

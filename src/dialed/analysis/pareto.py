@@ -25,8 +25,8 @@ dominates another has a larger hypervolume.
 
 Points here are losses (smaller is better on every column), as :func:`losses` gives them; a
 reference point given per metric is in the metric's own units and converted the same way. The
-exact algorithms live in :mod:`dialed.samplers._mo_hypervolume`, below the samplers that use
-them too (the layers allow imports downward only).
+exact algorithms live in :mod:`dialed.metrics`, the vocabulary below the samplers that use them
+too.
 """
 
 from __future__ import annotations
@@ -40,9 +40,8 @@ import numpy as np
 from dialed.errors import ConfigError
 from dialed.history import History
 from dialed.history import pareto_front as _pareto_front
-from dialed.metrics import MetricSet, non_dominated
-from dialed.samplers._mo_hypervolume import hypervolume as _exact_hypervolume
-from dialed.samplers._mo_hypervolume import inside
+from dialed.metrics import MetricSet, inside, non_dominated
+from dialed.metrics import hypervolume as _exact_hypervolume
 from dialed.space import Space
 from dialed.trial import TrialRecord
 

@@ -57,9 +57,8 @@ import numpy as np
 
 from dialed.errors import ConfigError
 from dialed.history import History
-from dialed.metrics import crowding_distance, fronts
+from dialed.metrics import crowding_distance, fronts, hypervolume_subset
 from dialed.samplers._base import Sampler
-from dialed.samplers._mo_hypervolume import hypervolume_subset
 from dialed.samplers._tpe_parzen import (
     CONTINUOUS,
     Dim,

@@ -2,8 +2,8 @@
 
 The hypervolume of a set of points (losses: smaller is better on every column) is the volume
 of the region they dominate up to a reference point (Zitzler and Thiele, PPSN V, 1998).
-:func:`dialed.analysis.hypervolume` is the public entry (this module sits below the samplers,
-which need it too, as the layers require); the algorithms:
+:func:`dialed.analysis.hypervolume` is the public entry; this module is shared vocabulary
+(:mod:`dialed.metrics`), below both the samplers and the analysis that use it. The algorithms:
 
 * 2 objectives: sort by the first objective and sweep (``O(n log n)``);
 * 3 objectives: the HV3D sweep (Fonseca, Paquete, Lopez-Ibanez, "An improved dimension-sweep
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dialed.metrics import non_dominated
+from dialed.metrics._pareto import non_dominated
 
 __all__ = ["hypervolume", "hypervolume_subset", "inside"]
 

@@ -1,0 +1,26 @@
+"""What a study measures, and which measurements are best.
+
+:class:`MetricSet` names each metric's direction, role, bound and target (``_metric``); the
+Pareto front of loss vectors (``_pareto``) and their exact hypervolume (``_hypervolume``) are
+the vocabulary the history, the samplers, the study and the analysis share.
+"""
+
+from __future__ import annotations
+
+from dialed.metrics._hypervolume import hypervolume, hypervolume_subset, inside
+from dialed.metrics._metric import COST_METRICS, Metric, MetricSet, Target, parse_target
+from dialed.metrics._pareto import crowding_distance, fronts, non_dominated
+
+__all__ = [
+    "COST_METRICS",
+    "Metric",
+    "MetricSet",
+    "Target",
+    "crowding_distance",
+    "fronts",
+    "hypervolume",
+    "hypervolume_subset",
+    "inside",
+    "non_dominated",
+    "parse_target",
+]
