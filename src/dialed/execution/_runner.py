@@ -380,6 +380,13 @@ class TrialRunner:
             self.ctx.study_id, {name: distribution.to_dict()}
         )
         self.cache.set_space(stored)
+        history = self._history
+        if history is not None and history.space != self.cache.space:
+            # A pruner's start-of-trial hook (Hyperband's bracket) read the history before the
+            # objective declared this parameter: the sampler sees the space as it now is, as it
+            # does without such a hook (the same trials, so the same suggestions).
+            self._history = history.view(history.trials, self.cache.space)
+            self._sampler_history = None
 
     def flush(self, *, beat: bool = True, strict: bool = False) -> None:
         """Write buffered parameters and attributes (else, with ``beat``, refresh the
