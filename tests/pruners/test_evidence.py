@@ -190,3 +190,26 @@ def test_witnesses_run_on_while_the_evidence_is_not_settled() -> None:
     number = next(n for n in range(30, 40) if witness(n))
     trial = record(number, {1: 1e9}, TrialState.RUNNING)
     assert pruner.should_prune(history([*settled, trial]), trial) is not None
+
+
+def test_the_sampler_sees_a_cheap_budget_only_once_its_evidence_is_settled() -> None:
+    """A rung that predicts on three agreeing pairs may stop trials, but the sampler's view
+    stays at the full budget until the rung's evidence is settled (E3)."""
+    pruner = ASHAPruner(evidence=True, min_observations=20)
+    pruner.bind(Resource.from_spec({"name": "epochs", "min": 1, "max": 27}),
+                history([]).metrics)
+    done = [record(i, {1: float(i), 3: float(i), 9: float(i), 27: float(i)}) for i in range(3)]
+    stopped = [record(i, {1: float(i)}, TrialState.PRUNED) for i in range(3, 12)]
+    thin = history([*done, *stopped])
+    assert all(e.predicts and not e.settled for e in pruner.evidence(thin).values())
+    view = pruner.sampler_history(thin, {})
+    assert sorted(t.number for t in view.complete) == [0, 1, 2]
+    assert {t.system_attrs["fidelity"] for t in view.complete} == {"full"}
+
+    agreeing = [record(i, c) for i, c in enumerate(_curves(0.98, 10, 1))]
+    stopped = [record(10 + i, {1: float(i)}, TrialState.PRUNED) for i in range(12)]
+    settled = history([*agreeing, *stopped])
+    assert all(e.settled for e in pruner.evidence(settled).values())
+    view = pruner.sampler_history(settled, {})
+    assert len(view.complete) == 22  # every trial, at rung 1: the only one with 20 values
+    assert {t.system_attrs["fidelity"] for t in view.complete} == {1.0}

@@ -44,12 +44,12 @@ class ASHAPruner(HalvingPruner):
     ``"budget"`` (the BOHB-style view of :func:`~dialed.pruners.fidelity_history`, useful to a
     model-based sampler) or ``"all"`` (the plain history). With ``evidence`` a rung stops
     trials only once it has shown that it predicts the full budget, and the sampler's view
-    holds only such rungs (:mod:`dialed.pruners._evidence`): the first trials run to the full
-    budget, a cheap budget that misleads never decides, and while a rung's evidence is thin one
-    trial in three runs on past it as a witness. With ``pause`` a trial stops at
-    its rung and the best are continued by new trials, from their checkpoints where the
-    objective saves them (:mod:`dialed.pruners._pause`); with both, a trial pauses only at a
-    rung that may stop it and runs on past the others.
+    holds only rungs whose evidence is settled (:mod:`dialed.pruners._evidence`): the first
+    trials run to the full budget, a cheap budget that misleads never decides, and while a
+    rung's evidence is thin one trial in three runs on past it as a witness. With ``pause`` a
+    trial stops at its rung and the best are continued by new trials, from their checkpoints
+    where the objective saves them (:mod:`dialed.pruners._pause`); with both, a trial pauses
+    only at a rung that may stop it and runs on past the others.
     """
 
     name = "asha"

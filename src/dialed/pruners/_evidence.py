@@ -17,10 +17,10 @@ requirements for estimating Pearson, Kendall and Spearman correlations", Psychom
 2000, Eq. 4). A rung *predicts* when ``rho`` is at least ``min_rho`` and positive with
 one-sided 80% confidence: ``z / se(z) > 0.84`` (E2); with three pairs, where (E1) has no
 variance, only a perfect agreement (``rho = 1``, which independent rankings show one time in
-six) counts. Only a rung that predicts may stop a trial, and only budgets that predict feed a
-model-based sampler. Until then a rung is *unproven* and stops nothing: the first trials run to
-the full budget and make the pairs (no range restriction: a trial promoted for looking good
-early is not a fair witness of how well early looks predict).
+six) counts. Only a rung that predicts may stop a trial, and only a budget whose evidence is
+*settled* (E3) feeds a model-based sampler. Until then a rung is *unproven* and stops nothing:
+the first trials run to the full budget and make the pairs (no range restriction: a trial
+promoted for looking good early is not a fair witness of how well early looks predict).
 
 Two rules guard against a cheap budget that predicts by chance (with three pairs, one time in
 six), which then stops trials for good, since a promoted trial rarely reaches the full budget
