@@ -10,6 +10,7 @@ from scipy.stats import spearmanr
 
 import dialed
 from dialed import TrialState
+from dialed.history import History
 from dialed.pruners import PAUSED, ASHAPruner, Resource
 from dialed.pruners._evidence import (
     WITNESS_EVERY,
@@ -212,4 +213,33 @@ def test_the_sampler_sees_a_cheap_budget_only_once_its_evidence_is_settled() -> 
     assert all(e.settled for e in pruner.evidence(settled).values())
     view = pruner.sampler_history(settled, {})
     assert len(view.complete) == 22  # every trial, at rung 1: the only one with 20 values
+    assert {t.system_attrs["fidelity"] for t in view.complete} == {1.0}
+
+
+def test_the_sampler_learns_from_a_budget_only_where_it_ranks_the_best_trials_too() -> None:
+    """(E5): cheap budgets that rank the worse half of 60 trials exactly and the better half in
+    reverse are settled (rho 0.75) and may stop trials, but the sampler's view stays at the
+    full budget; where they rank both halves right it moves to rung 1, the budget with the
+    most values (20 trials were stopped there)."""
+    pruner = ASHAPruner(evidence=True, min_observations=70)
+    pruner.bind(Resource.from_spec({"name": "epochs", "min": 1, "max": 27}),
+                history([]).metrics)
+    stopped = [record(60 + i, {1: 2.0 + i}, TrialState.PRUNED) for i in range(20)]
+
+    def study(cheap: list[float]) -> History:
+        return history([*(record(i, {1: c, 3: c, 9: c, 27: i / 60}) for i, c in
+                          enumerate(cheap)), *stopped])
+
+    mixed = study([(29 - i) / 60 if i < 30 else i / 60 for i in range(60)])
+    found = pruner.evidence(mixed)
+    assert all(e.predicts and e.settled and not e.best_predicts for e in found.values())
+    assert all(e.best_rho == pytest.approx(-1.0) for e in found.values())
+    assert "does not learn from it" in found[1.0].describe("epochs")
+    view = pruner.sampler_history(mixed, {})
+    assert {t.system_attrs["fidelity"] for t in view.complete} == {"full"}
+
+    faithful = study([i / 60 + 0.1 for i in range(60)])
+    assert all(e.feeds_model for e in pruner.evidence(faithful).values())
+    view = pruner.sampler_history(faithful, {})
+    assert len(view.complete) == 80
     assert {t.system_attrs["fidelity"] for t in view.complete} == {1.0}

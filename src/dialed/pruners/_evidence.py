@@ -34,6 +34,16 @@ to refute it:
   the agreement grows with the budget, so a cheap rung that agrees where a dearer one does not
   agrees by chance.
 
+A model learns from a budget only where it proposes, near the best trials, and a budget can
+rank the whole range right (the poor configurations far below the good ones) while it orders
+the good ones by noise or towards a moved optimum. O. Bohdal, L. Balles, M. Wistuba, B. Ermis,
+C. Archambeau, G. Zappella, "PASHA: Efficient HPO and NAS with Progressive Resource
+Allocation", ICLR 2023, judge a budget by how stably it ranks the best configurations, for the
+same reason. So:
+
+* (E5) a settled budget feeds a model-based sampler only if it also predicts, by (E2), among
+  the better half of its pairs (those with the better full-budget values).
+
 The evidence is weighed, not proven: the level and the thresholds are what
 benchmarks/results/fidelity.md supports (the runs behind them in benchmarks/results/notes.md).
 """
@@ -77,6 +87,14 @@ class Evidence:
     predicts: bool
     #: (E3): it predicts, and its whole 95% interval lies at or above ``min_rho``
     settled: bool = False
+    #: (E5): the rank correlation among the better half of the pairs, and whether it predicts
+    best_rho: float | None = None
+    best_predicts: bool = False
+
+    @property
+    def feeds_model(self) -> bool:
+        """(E3) and (E5): a model-based sampler may learn from this budget."""
+        return self.settled and self.best_predicts
 
     def describe(self, unit: str) -> str:
         if self.rho is None:
@@ -84,8 +102,12 @@ class Evidence:
         verdict = ("predicts" if self.settled else "predicts, not settled (witnesses run on)"
                    ) if self.predicts else (
             "unproven" if self.pairs < MIN_PAIRS else "does not predict")
+        among = "" if self.best_rho is None else (
+            f"; among the better half {self.best_rho:.2f}, "
+            + ("the sampler learns from it" if self.feeds_model else "the sampler does not "
+               "learn from it" + ("" if self.settled else " until it is settled")))
         return (f"{self.level:g} {unit}: rank correlation with the full budget {self.rho:.2f} "
-                f"[{self.low:.2f}, {self.high:.2f}] over {self.pairs} trials, {verdict}")
+                f"[{self.low:.2f}, {self.high:.2f}] over {self.pairs} trials, {verdict}{among}")
 
 
 def fidelity_evidence(history: History, levels: Sequence[float], *,
@@ -104,16 +126,26 @@ def fidelity_evidence(history: History, levels: Sequence[float], *,
         a, b = zip(*both, strict=True)
         rho = spearman(a, b)
         low, high = spearman_interval(rho, n)
-        if n == 3:
-            sure = rho >= _CLIP
-        else:
-            sure = math.atanh(max(-_CLIP, min(_CLIP, rho))) / _se(rho, n) > _Z_80
-        predicts = n >= min_pairs and rho >= min_rho and sure
-        out.append(Evidence(level, n, rho, low, high, predicts, predicts and low >= min_rho))
+        predicts = _predicts(rho, n, min_pairs, min_rho)
+        best = sorted(both, key=lambda pair: pair[1])[: n // 2]  # (E5): by the full budget
+        best_rho = spearman(*zip(*best, strict=True)) if len(best) >= 3 else None
+        best_predicts = best_rho is not None and _predicts(best_rho, len(best), 3, min_rho)
+        out.append(Evidence(level, n, rho, low, high, predicts, predicts and low >= min_rho,
+                            best_rho, best_predicts))
     for i in range(len(out) - 2, -1, -1):  # (E4): only below dearer rungs that predict
         if out[i].predicts and not out[i + 1].predicts:
             out[i] = replace(out[i], predicts=False, settled=False)
     return out
+
+
+def _predicts(rho: float, n: int, min_pairs: int, min_rho: float) -> bool:
+    """(E2): at least ``min_pairs`` pairs, ``rho >= min_rho`` and positive with one-sided 80%
+    confidence (with three pairs, only a perfect agreement)."""
+    if n < max(min_pairs, 3) or rho < min_rho:
+        return False
+    if n == 3:
+        return rho >= _CLIP
+    return math.atanh(max(-_CLIP, min(_CLIP, rho))) / _se(rho, n) > _Z_80
 
 
 def witness(number: int) -> bool:

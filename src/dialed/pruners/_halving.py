@@ -114,17 +114,20 @@ class HalvingPruner(Pruner):
 
     def _budget_view(self, history: History) -> History:
         """The BOHB-style view of :func:`~dialed.pruners.fidelity_history` over the rungs
-        (with ``evidence``, over the rungs whose evidence is settled only)."""
+        (with ``evidence``, over the rungs that may feed a model only: settled, E3, and
+        predicting among the better half of their pairs, E5)."""
         low, high, eta = self._resolved()
         levels = rung_levels(low, high, eta, history)
         if self._options["evidence"]:
             # Rule: a model learns from a cheap budget only once its agreement with the full
             # budget is settled (E3), not as soon as it predicts (E2): a budget that agrees by
             # chance (three or four pairs) steers every proposal after it, where it stops only
-            # the trials it ranks low. Over 60 seeds, the settled view kept most of the gain on
+            # the trials it ranks low. And only where it also ranks the better half of the
+            # trials as the full budget does (E5): a noisy budget ranks the whole range right
+            # and the good trials by chance. Over 60 seeds, this view kept most of the gain on
             # faithful budgets and lost less where they mislead (benchmarks/results/notes.md).
             found = self.evidence(history)
-            levels = [level for level in levels if level in found and found[level].settled]
+            levels = [level for level in levels if level in found and found[level].feeds_model]
         return fidelity_history(history, levels,
                                 min_observations=self._options["min_observations"])
 
