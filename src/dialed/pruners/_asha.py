@@ -43,8 +43,9 @@ class ASHAPruner(HalvingPruner):
     resource (then to 1, no maximum, and 3). ``sampler_view`` is what the sampler sees:
     ``"budget"`` (the BOHB-style view of :func:`~dialed.pruners.fidelity_history`, useful to a
     model-based sampler) or ``"all"`` (the plain history). With ``evidence`` a rung stops
-    trials only once it has shown that it predicts the full budget, and the sampler's view
-    holds only rungs whose evidence is settled (:mod:`dialed.pruners._evidence`): the first
+    trials only once it has shown that it predicts the full budget, among the better trials
+    too, and the sampler's view holds only such rungs whose evidence is settled
+    (:mod:`dialed.pruners._evidence`): the first
     trials run to the full budget, a cheap budget that misleads never decides, and while a
     rung's evidence is thin one trial in three runs on past it as a witness. With ``pause`` a
     trial stops at its rung and the best are continued by new trials, from their checkpoints

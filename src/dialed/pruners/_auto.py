@@ -12,7 +12,8 @@ why (:meth:`AutoPruner.decision`, recorded in the study as ``pruner_decision``):
   never stopped. It checks the evidence that each rung
   predicts the full budget (:mod:`dialed.pruners._evidence`), and shows the sampler the
   screened trials at the largest budget with ``VIEW_MIN_OBSERVATIONS`` of them among those whose
-  evidence is settled (BOHB's view), on which ``auto``'s Gaussian process keeps proposing;
+  evidence is settled and that rank the better trials as the full budget does (BOHB's view),
+  on which ``auto``'s Gaussian process keeps proposing;
 * a single-objective study without a resource: the median stopping rule
   (:mod:`dialed.pruners._median`; Golovin et al. 2017), which needs no budget;
 * a study with several objectives: nothing, since ranking runs by one curve would prefer

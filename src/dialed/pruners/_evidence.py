@@ -41,8 +41,9 @@ C. Archambeau, G. Zappella, "PASHA: Efficient HPO and NAS with Progressive Resou
 Allocation", ICLR 2023, judge a budget by how stably it ranks the best configurations, for the
 same reason. So:
 
-* (E5) a settled budget feeds a model-based sampler only if it also predicts, by (E2), among
-  the better half of its pairs (those with the better full-budget values).
+* (E5) once the better half of a rung's pairs (those with the better full-budget values)
+  holds three or more, the rung stops trials only while it predicts among them too, by (E2);
+  and a settled budget feeds a model-based sampler only if it does.
 
 The evidence is weighed, not proven: the level and the thresholds are what
 benchmarks/results/fidelity.md supports (the runs behind them in benchmarks/results/notes.md).
@@ -87,25 +88,34 @@ class Evidence:
     predicts: bool
     #: (E3): it predicts, and its whole 95% interval lies at or above ``min_rho``
     settled: bool = False
-    #: (E5): the rank correlation among the better half of the pairs, and whether it predicts
+    #: (E5): the rank correlation among the better half of the pairs (None: fewer than three,
+    #: or the full budget ties them all), and whether it predicts
     best_rho: float | None = None
     best_predicts: bool = False
 
     @property
+    def may_stop(self) -> bool:
+        """(E2) and (E5): the rung may stop trials (a witness aside, E3)."""
+        return self.predicts and (self.best_rho is None or self.best_predicts)
+
+    @property
     def feeds_model(self) -> bool:
-        """(E3) and (E5): a model-based sampler may learn from this budget."""
+        """(E3) and (E5): a model-based sampler may learn from this budget (not before its
+        better half is measured)."""
         return self.settled and self.best_predicts
 
     def describe(self, unit: str) -> str:
         if self.rho is None:
             return f"{self.level:g} {unit}: unproven ({self.pairs} trials seen at the full budget)"
-        verdict = ("predicts" if self.settled else "predicts, not settled (witnesses run on)"
-                   ) if self.predicts else (
-            "unproven" if self.pairs < MIN_PAIRS else "does not predict")
+        if self.may_stop:
+            verdict = "predicts" if self.settled else "predicts, not settled (witnesses run on)"
+        elif self.predicts:
+            verdict = "predicts, but not among the better half: stops nothing"
+        else:
+            verdict = "unproven" if self.pairs < MIN_PAIRS else "does not predict"
         among = "" if self.best_rho is None else (
-            f"; among the better half {self.best_rho:.2f}, "
-            + ("the sampler learns from it" if self.feeds_model else "the sampler does not "
-               "learn from it" + ("" if self.settled else " until it is settled")))
+            f"; among the better half {self.best_rho:.2f}, the sampler "
+            + ("learns from it" if self.feeds_model else "does not learn from it"))
         return (f"{self.level:g} {unit}: rank correlation with the full budget {self.rho:.2f} "
                 f"[{self.low:.2f}, {self.high:.2f}] over {self.pairs} trials, {verdict}{among}")
 
@@ -128,7 +138,9 @@ def fidelity_evidence(history: History, levels: Sequence[float], *,
         low, high = spearman_interval(rho, n)
         predicts = _predicts(rho, n, min_pairs, min_rho)
         best = sorted(both, key=lambda pair: pair[1])[: n // 2]  # (E5): by the full budget
-        best_rho = spearman(*zip(*best, strict=True)) if len(best) >= 3 else None
+        # where the full budget ties the better half, any order of it is as good: no evidence
+        best_rho = (spearman(*zip(*best, strict=True))
+                    if len(best) >= 3 and len({b for _, b in best}) > 1 else None)
         best_predicts = best_rho is not None and _predicts(best_rho, len(best), 3, min_rho)
         out.append(Evidence(level, n, rho, low, high, predicts, predicts and low >= min_rho,
                             best_rho, best_predicts))

@@ -47,7 +47,8 @@ class HyperbandPruner(HalvingPruner):
 
     ``min_resource``, ``max_resource`` and ``reduction_factor`` default to the study's declared
     resource; Hyperband needs a maximum, from one or the other. ``evidence``: as
-    :class:`~dialed.pruners.ASHAPruner`'s, a rung stops trials once it has shown it predicts.
+    :class:`~dialed.pruners.ASHAPruner`'s, a rung stops trials once it has shown it predicts
+    (among the better trials too).
     ``pause``: each bracket's successive halving in its promotion form
     (:mod:`dialed.pruners._pause`): a trial stops at its rung, the top ``1/eta`` of a rung are
     continued by new trials, from their checkpoints where the objective saves them.

@@ -49,7 +49,8 @@ def pause_verdict(trial: TrialRecord, *, first: float, high: float, eta: float, 
     """The pause when ``trial`` reached its rung's resource below the full budget.
 
     ``refusal`` (a pruner with ``evidence``): a rung that may not stop this trial (it has not
-    shown that it predicts the full budget, or the trial is one of its witnesses) is passed
+    shown that it predicts the full budget, among the better trials too, or the trial is one
+    of its witnesses) is passed
     without a pause; the trial pauses at the next rung that may stop it, else runs to the
     full budget (:mod:`dialed.pruners._evidence`)."""
     step = trial.last_step
