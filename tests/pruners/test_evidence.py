@@ -234,7 +234,8 @@ def test_the_sampler_learns_from_a_budget_only_where_it_ranks_the_best_trials_to
     found = pruner.evidence(mixed)
     assert all(e.predicts and e.settled and not e.best_predicts for e in found.values())
     assert all(e.best_rho == pytest.approx(-1.0) for e in found.values())
-    assert "does not learn from it" in found[1.0].describe("epochs")
+    assert "-1.00 among the better half, does not predict among the better" in found[1.0].describe(
+        "epochs")
     view = pruner.sampler_history(mixed, {})
     assert {t.system_attrs["fidelity"] for t in view.complete} == {"full"}
 
@@ -259,7 +260,8 @@ def test_a_rung_that_orders_the_better_half_wrongly_stops_nothing() -> None:
         return pruner.should_prune(history([*done, trial]), trial)
 
     assert verdict([(29 - i) / 60 if i < 30 else i / 60 for i in range(60)]) is None
-    assert "stops nothing" in (pruner.evidence_note() or "")
+    assert "does not predict among the better trials: stops nothing" in (
+        pruner.evidence_note() or "")
     assert verdict([i / 60 for i in range(60)]) is not None
 
 

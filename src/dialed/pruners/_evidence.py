@@ -109,15 +109,16 @@ class Evidence:
             return f"{self.level:g} {unit}: unproven ({self.pairs} trials seen at the full budget)"
         if self.may_stop:
             verdict = "predicts" if self.settled else "predicts, not settled (witnesses run on)"
+            if self.settled:
+                verdict += (", the sampler learns from it" if self.feeds_model
+                            else ", the sampler does not learn from it yet")
         elif self.predicts:
-            verdict = "predicts, but not among the better half: stops nothing"
+            verdict = "does not predict among the better trials: stops nothing"
         else:
             verdict = "unproven" if self.pairs < MIN_PAIRS else "does not predict"
-        among = "" if self.best_rho is None else (
-            f"; among the better half {self.best_rho:.2f}, the sampler "
-            + ("learns from it" if self.feeds_model else "does not learn from it"))
+        among = "" if self.best_rho is None else f", {self.best_rho:.2f} among the better half"
         return (f"{self.level:g} {unit}: rank correlation with the full budget {self.rho:.2f} "
-                f"[{self.low:.2f}, {self.high:.2f}] over {self.pairs} trials, {verdict}{among}")
+                f"[{self.low:.2f}, {self.high:.2f}] over {self.pairs} trials{among}, {verdict}")
 
 
 def fidelity_evidence(history: History, levels: Sequence[float], *,
