@@ -264,18 +264,3 @@ def test_a_rung_that_orders_the_better_half_wrongly_stops_nothing() -> None:
         pruner.evidence_note() or "")
     assert verdict([i / 60 for i in range(60)]) is not None
 
-
-def test_a_better_half_the_full_budget_ties_is_no_evidence_against_a_rung() -> None:
-    """(E5): where the full budget gives the better half one value (as an accuracy on a small
-    validation set can), any order of it is as good, so the rung stops trials on its overall
-    evidence; the sampler, which needs the order among the best, does not learn from it."""
-    pruner = ASHAPruner(evidence=True)
-    pruner.bind(Resource.from_spec({"name": "epochs", "min": 1, "max": 27}),
-                history([]).metrics)
-    done = [record(i, {1: c, 3: c, 9: c, 27: 0.0 if i < 30 else i / 60})
-            for i, c in enumerate((29 - i) / 60 if i < 30 else i / 60 for i in range(60))]
-    trial = record(60, {1: 1e9}, TrialState.RUNNING)
-    h = history([*done, trial])
-    assert all(e.best_rho is None and e.may_stop and not e.feeds_model
-               for e in pruner.evidence(h).values())
-    assert pruner.should_prune(h, trial) is not None

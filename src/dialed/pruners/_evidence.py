@@ -88,8 +88,8 @@ class Evidence:
     predicts: bool
     #: (E3): it predicts, and its whole 95% interval lies at or above ``min_rho``
     settled: bool = False
-    #: (E5): the rank correlation among the better half of the pairs (None: fewer than three,
-    #: or the full budget ties them all), and whether it predicts
+    #: (E5): the rank correlation among the better half of the pairs (None: fewer than
+    #: three), and whether it predicts
     best_rho: float | None = None
     best_predicts: bool = False
 
@@ -139,9 +139,7 @@ def fidelity_evidence(history: History, levels: Sequence[float], *,
         low, high = spearman_interval(rho, n)
         predicts = _predicts(rho, n, min_pairs, min_rho)
         best = sorted(both, key=lambda pair: pair[1])[: n // 2]  # (E5): by the full budget
-        # where the full budget ties the better half, any order of it is as good: no evidence
-        best_rho = (spearman(*zip(*best, strict=True))
-                    if len(best) >= 3 and len({b for _, b in best}) > 1 else None)
+        best_rho = spearman(*zip(*best, strict=True)) if len(best) >= 3 else None
         best_predicts = best_rho is not None and _predicts(best_rho, len(best), 3, min_rho)
         out.append(Evidence(level, n, rho, low, high, predicts, predicts and low >= min_rho,
                             best_rho, best_predicts))
