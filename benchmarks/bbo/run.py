@@ -302,8 +302,11 @@ def _run_all(todo: list[tuple[str, str, int, int, int]], raw: Path, workers: int
         for job in todo:
             done(run_job(*job))
         return out
+    from benchmarks._workers import exit_with_parent
+
     failed: list[str] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                            initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_job, *job): job for job in todo}
         for fut in as_completed(futures):
             try:

@@ -38,6 +38,7 @@ for _path in (ROOT, ROOT / "src"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from benchmarks._workers import exit_with_parent  # noqa: E402
 from benchmarks.fidelity.methods import METHODS, run_method  # noqa: E402
 from benchmarks.fidelity.problems import problems, rank_correlation  # noqa: E402
 from benchmarks.fidelity.score import FAITHFUL_RHO, issue22, summarise  # noqa: E402
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()
     runs: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"),
+                            initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_job, *job): job for job in jobs}
         for fut in as_completed(futures):
             run = fut.result()

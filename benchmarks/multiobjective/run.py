@@ -41,6 +41,7 @@ for _path in (ROOT, ROOT / "src"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from benchmarks._workers import exit_with_parent  # noqa: E402
 from benchmarks.multiobjective.methods import run_method  # noqa: E402
 from benchmarks.multiobjective.problems import Problem, problems  # noqa: E402
 
@@ -323,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = _load()
     start = time.perf_counter()
     records: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn"),
+                            initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_job, *job): job for job in jobs}
         for i, fut in enumerate(as_completed(futures), 1):
             method, problem, seed, _ = futures[fut]
