@@ -218,9 +218,9 @@ def test_the_sampler_sees_a_cheap_budget_only_once_its_evidence_is_settled() -> 
 
 def test_the_sampler_learns_from_a_budget_only_where_it_ranks_the_best_trials_too() -> None:
     """(E5): cheap budgets that rank the worse half of 60 trials exactly and the better half in
-    reverse are settled (rho 0.75) and may stop trials, but the sampler's view stays at the
-    full budget; where they rank both halves right it moves to rung 1, the budget with the
-    most values (20 trials were stopped there)."""
+    reverse are settled overall (rho 0.75), yet the sampler's view stays at the full budget;
+    where they rank both halves right it moves to rung 1, the budget with the most values (20
+    trials were stopped there)."""
     pruner = ASHAPruner(evidence=True, min_observations=70)
     pruner.bind(Resource.from_spec({"name": "epochs", "min": 1, "max": 27}),
                 history([]).metrics)
@@ -263,4 +263,3 @@ def test_a_rung_that_orders_the_better_half_wrongly_stops_nothing() -> None:
     assert "does not predict among the better trials: stops nothing" in (
         pruner.evidence_note() or "")
     assert verdict([i / 60 for i in range(60)]) is not None
-
