@@ -163,3 +163,18 @@ def test_the_space_growing_adds_coordinates_to_held_trials() -> None:
     history = log.refresh()
     assert list(history.space) == ["x", "y"]
     np.testing.assert_allclose(history.points(), [[0.5, 0.7], [0.25, 0.3]])
+
+
+def test_a_view_of_records_an_empty_history_never_held_is_derived_from_them() -> None:
+    """A running trial added to the history of the first trial (no finished ones): the view
+    holds its rows as a history made of it directly does (it raised IndexError)."""
+    study = dialed.create_study("first", seed=0, space={"x": {"type": "float", "low": 0,
+                                                              "high": 2}})
+    empty = study.history()
+    assert empty.trials == () and empty.space == study.space  # the declared space, at once
+    record = study.storage.create_trial(study.study_id, worker="w", params={"x": 0.5})
+    view = empty.view([record])
+    direct = History(empty.space, study.metrics, [record])
+    assert [t.number for t in view.running] == [0]
+    assert view.points().tolist() == direct.points().tolist() == [[0.25]]
+    assert view.seen({"x": 0.5}) and not view.seen({"x": 1.0})

@@ -242,6 +242,9 @@ class History:
         trials = tuple(trials)
         if not trials:
             return History(space, self._metrics, trials, memo=self._memo)
+        if not self._trials:  # no rows to reuse: each record's are derived
+            return History.assemble(space, self._metrics, trials,
+                                    derive(trials, space, self._metrics), memo=self._memo)
         where = self._row_of
         found = [where.get(t.trial_id, -1) for t in trials]
         same_record = np.array([i >= 0 and self._trials[i] is t

@@ -105,7 +105,9 @@ class Study:
 
     def history(self) -> History:
         """The study's history as its samplers see it now: every finished trial and the running
-        ones, by number, with the arrays derived from them (read incrementally)."""
+        ones, by number, with the arrays derived from them (read incrementally), over the
+        study's whole space (a declared one included before any trial suggests from it)."""
+        self._log.refresh_space()
         return self._log.refresh()
 
     @property
