@@ -29,6 +29,7 @@ __all__ = [
     "install_hint",
     "new_seed",
     "now",
+    "one_line",
     "preformatted",
     "short_value",
     "worker_id",
@@ -72,6 +73,18 @@ def clean_text(text: str) -> str:
 def install_hint(extra: str) -> str:
     """How to install an extra: dialed is installed from its checkout, not a package index."""
     return f"pip install -e '.[{extra}]' in the dialed checkout"
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (the type alone when there is none): how a stored
+    trial, a failed step or a refused file states an exception. A broken ``__str__`` is named,
+    not raised."""
+    try:
+        text = str(exc)
+    except BaseException as inner:
+        text = f"<its message could not be read: {type(inner).__name__}>"
+    lines = text.strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def now() -> float:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialed._util import now
+from dialed._util import now, one_line
 from dialed.errors import Pruned, SearchExhausted, TrialAbandoned, TrialStateError
 from dialed.execution._context import StudyContext
 from dialed.execution._heartbeat import FIRST_FLUSH_S, heartbeats
@@ -39,7 +39,7 @@ from dialed.history import HistoryLog
 from dialed.pruners import PAUSED
 from dialed.trial import Trial, TrialRecord, TrialState
 
-__all__ = ["Budget", "Objective", "describe", "finish", "finish_pruned", "run_loop", "run_one"]
+__all__ = ["Budget", "Objective", "finish", "finish_pruned", "run_loop", "run_one"]
 
 Objective = Callable[[Trial], Any]
 Callback = Callable[[TrialRecord], None]
@@ -104,7 +104,7 @@ def finish(
         try:
             return storage.finish_trial(
                 trial_id, TrialState.FAILED,
-                error=f"the outcome could not be stored: {describe(exc)}",
+                error=f"the outcome could not be stored: {one_line(exc)}",
                 wall_seconds=costs.get("wall_seconds"), cpu_seconds=costs.get("cpu_seconds"),
                 peak_memory_mb=costs.get("peak_memory_mb"),
             )
@@ -174,19 +174,9 @@ def _measure() -> Iterator[dict[str, float]]:
                                                    else 1024)
 
 
-def describe(exc: BaseException) -> str:
-    """``Type: message`` on one line, even when the exception's ``__str__`` itself raises."""
-    try:
-        text = str(exc)
-    except BaseException as inner:  # a broken __str__ must not leave the trial running
-        text = f"<its message could not be read: {type(inner).__name__}>"
-    first = text.splitlines()[0] if text.strip() else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
-
 def _error_text(exc: BaseException) -> str:
     """The one-line reason, then the last lines of the traceback."""
-    head = describe(exc)
+    head = one_line(exc)
     try:
         lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     except BaseException:
@@ -233,13 +223,13 @@ def run_one(
     try:  # a cost the study names as a metric and the objective did not return: the measure
         metrics = ctx.metrics.values_from(returned, costs=costs)
     except Exception as exc:  # ValueError; or whatever a returned object's __float__ raises
-        reason = str(exc) if isinstance(exc, ValueError) else describe(exc)
+        reason = str(exc) if isinstance(exc, ValueError) else one_line(exc)
         return finish(runner, TrialState.FAILED, error=f"invalid result: {reason}", costs=costs)
     return finish(runner, TrialState.COMPLETE, metrics=metrics, costs=costs)
 
 
 def _prune_reason(exc: BaseException, runner: TrialRunner) -> str:
-    return describe(exc).partition(": ")[2] or runner.prune_reason or "pruned by the objective"
+    return one_line(exc).partition(": ")[2] or runner.prune_reason or "pruned by the objective"
 
 
 def _optuna_pruned(exc: BaseException) -> bool:

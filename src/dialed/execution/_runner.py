@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dialed._util import environment, worker_id
+from dialed._util import environment, one_line, worker_id
 from dialed.errors import (
     CheckpointError,
     ConfigError,
@@ -189,14 +189,14 @@ class TrialRunner:
                 data = path.read_bytes()
             except OSError as exc:
                 raise CheckpointError(f"save_checkpoint: cannot read the file {str(path)!r}: "
-                                      f"{_one_line(exc)}") from None
+                                      f"{one_line(exc)}") from None
             kind, filename = "file", path.name
         else:
             try:
                 data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:
                 raise CheckpointError(f"save_checkpoint: the checkpoint cannot be pickled: "
-                                      f"{_one_line(exc)}") from None
+                                      f"{one_line(exc)}") from None
             kind, filename = "object", None
         if step is None:
             step = max(self.intermediate) if self.intermediate else self.resumed_step
@@ -234,7 +234,7 @@ class TrialRunner:
             except Exception as exc:
                 raise CheckpointError(
                     f"trial {number}: its checkpoint ({whose}, step {info.step}) does not "
-                    f"unpickle: {_one_line(exc)}"
+                    f"unpickle: {one_line(exc)}"
                 ) from None
         if source != number:
             self._inherit(source, info.step)
@@ -462,11 +462,6 @@ def start_trial(
     if not buffered:
         runner.flush(beat=False)
     return runner
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _native(dist: Distribution, value: Any) -> Any:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dialed._util import install_hint
+from dialed._util import install_hint, one_line
 from dialed.errors import ConfigError, StorageError
 
 __all__ = ["ArtifactStore", "CheckpointInfo", "default_artifact_url", "open_artifacts"]
@@ -118,7 +118,7 @@ class ArtifactStore:
                     self._fs, self._root = fsspec.core.url_to_fs(self.url)
                 except (ValueError, ImportError, OSError) as exc:
                     raise ConfigError(f"artifact store {self.url!r} cannot be opened: "
-                                      f"{_one_line(exc)}") from None
+                                      f"{one_line(exc)}") from None
         return self._fs, self._root
 
     def check(self) -> None:
@@ -133,7 +133,7 @@ class ArtifactStore:
             raise
         except Exception as exc:
             raise ConfigError(f"artifact store {self.url!r} cannot be written: "
-                              f"{_one_line(exc)}") from None
+                              f"{one_line(exc)}") from None
 
     def _trial_dir(self, study: str, number: int) -> str:
         _, root = self._filesystem()
@@ -148,7 +148,7 @@ class ArtifactStore:
             fs.mv(tmp, path)
         except Exception as exc:
             raise StorageError(f"artifact store {self.url!r}: cannot write {path}: "
-                               f"{_one_line(exc)}") from None
+                               f"{one_line(exc)}") from None
 
     def _get(self, path: str) -> bytes | None:
         fs, _ = self._filesystem()
@@ -158,7 +158,7 @@ class ArtifactStore:
             return None
         except Exception as exc:
             raise StorageError(f"artifact store {self.url!r}: cannot read {path}: "
-                               f"{_one_line(exc)}") from None
+                               f"{one_line(exc)}") from None
 
     # -- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self, study: str, number: int, data: bytes, info: CheckpointInfo) -> None:
@@ -206,7 +206,7 @@ class ArtifactStore:
             return []
         except Exception as exc:
             raise StorageError(f"artifact store {self.url!r}: cannot list {folder}: "
-                               f"{_one_line(exc)}") from None
+                               f"{one_line(exc)}") from None
         out = []
         for e in entries:
             name = str(e["name"]).rstrip("/").rsplit("/", 1)[-1]
@@ -223,7 +223,7 @@ class ArtifactStore:
                 fs.rm(path, recursive=True)
         except Exception as exc:
             raise StorageError(f"artifact store {self.url!r}: cannot delete {path}: "
-                               f"{_one_line(exc)}") from None
+                               f"{one_line(exc)}") from None
 
 
 def study_folder(study_id: int, name: str) -> str:
@@ -238,11 +238,6 @@ def check_artifact_name(name: object) -> str:
         raise ConfigError(f"artifact name must be 1-200 letters, digits, '.', '_' or '-', not "
                           f"starting with '.', got {name!r}")
     return name
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 class _Local:

@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dialed._util import derive_seed, now
+from dialed._util import derive_seed, now, one_line
 from dialed.analysis import gain, welch
 from dialed.errors import ConfigError, SpaceError, WorkflowError
 from dialed.history import config_key
@@ -601,12 +601,12 @@ class Workflow:
             values = self.study.metrics.values_from(returned)
         except Exception as exc:
             failed = dataclasses.replace(rec, status="failed", finished_at=now(),
-                                         error=_error_line(exc))
+                                         error=one_line(exc))
             storage.set_study_attr(sid, verify_key(number), failed.to_dict())
             if isinstance(exc, ValueError) and not isinstance(exc, ConfigError):
                 raise ConfigError(f"test function: {exc}") from None
             raise WorkflowError(
-                f"the test function raised {_error_line(exc)}; the attempt is recorded as "
+                f"the test function raised {one_line(exc)}; the attempt is recorded as "
                 f"evaluation {number} of the test data"
             ) from exc
         result = self._compare(rec, chosen, values, metric)
@@ -651,12 +651,6 @@ def _stage_plan(spec: StagePlan | Mapping[str, Any]) -> StagePlan:
     fams = spec.get("families")
     return StagePlan(None if fams is None else ((fams,) if isinstance(fams, str) else tuple(fams)),
                      spec.get("trials"), spec.get("timeout"), spec.get("name"))
-
-
-def _error_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    head = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {head}" if head else type(exc).__name__
 
 
 def _iso(ts: float) -> str:
