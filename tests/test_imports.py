@@ -43,6 +43,8 @@ def test_the_public_names_are_there_when_asked_for() -> None:
     "from dialed.cli import app",  # what `dialed --help` imports
     "import dialed\ns = dialed.create_study()\n"
     "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=3)",  # memory, GP start-up
+    "import dialed, tempfile\ns = dialed.create_study(storage=f'sqlite:///{tempfile.mkdtemp()}"
+    "/s.db')\ns.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=3)",  # on SQLite
 ])
 def test_a_study_and_the_cli_need_none_of_the_extras(code: str) -> None:
     extras = ("sklearn", "torch", "ray", "sqlalchemy.dialects.postgresql", "starlette",
