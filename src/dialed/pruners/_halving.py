@@ -124,8 +124,8 @@ class HalvingPruner(Pruner):
             # chance (three or four pairs) steers every proposal after it, where it stops only
             # the trials it ranks low. And only where it also ranks the better half of the
             # trials as the full budget does (E5): a noisy budget ranks the whole range right
-            # and the good trials by chance. Over 60 seeds, this view kept most of the gain on
-            # faithful budgets and lost less where they mislead (benchmarks/results/notes.md).
+            # and the good trials by chance. This view keeps most of the gain on faithful
+            # budgets and loses less where they mislead (benchmarks/results/notes.md).
             found = self.evidence(history)
             levels = [level for level in levels if level in found and found[level].feeds_model]
         return fidelity_history(history, levels,
@@ -164,8 +164,8 @@ class HalvingPruner(Pruner):
         def refusal(rung: float, number: int) -> str | None:
             e = found.get(rung)
             # Rule (E5): a rung that orders the better trials unlike the full budget stops
-            # nothing; over 60 seeds of the noisy bowl the screened default's gap to full
-            # fidelity went from -0.0072 to -0.0006 (benchmarks/results/notes.md).
+            # nothing; it is what keeps the screened default level with full fidelity on noisy
+            # budgets (benchmarks/results/notes.md).
             if e is None or not e.may_stop:
                 return "unproven"
             return "witness" if not e.settled and witness(number) else None

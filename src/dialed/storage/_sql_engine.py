@@ -248,7 +248,8 @@ class Database:
 
     def insert(self, table: sa.Table) -> Any:
         """An INSERT that can say ON CONFLICT, in this database's dialect."""
-        # the dialect's module on first use: PostgreSQL's costs an SQLite study 30 ms to import
+        # the dialect's module on first use: an SQLite study never imports PostgreSQL's
+        # (tests/test_imports.py)
         if self.postgres:
             from sqlalchemy.dialects import postgresql
 
