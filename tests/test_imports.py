@@ -8,8 +8,10 @@ timings against Optuna's are in benchmarks/results/startup.md).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +65,26 @@ def test_the_default_sampler_never_imports_scipy_stats() -> None:
     loaded = _loaded(code)
     assert {"dialed.samplers._gp", "dialed.samplers._tpe"} <= loaded  # both phases ran
     assert _heavy(loaded, ("scipy.stats",)) == []
+
+
+def test_listing_a_studys_trials_reads_the_storage_without_numpy(tmp_path: Path) -> None:
+    # `dialed trials NAME --limit 10` and `dialed studies` read records: they build no study
+    # (its sampler, pruner and history are NumPy's), so the command pays for no NumPy import.
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    subprocess.run([sys.executable, "-c", (
+        "import dialed\ns = dialed.create_study('listed', storage=%r, seed=0)\n"
+        "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=12)" % url)],
+        check=True, timeout=120)
+    for argv, expected in ((["trials", "listed", "--storage", url, "--limit", "10"],
+                            "the last 10 of 12 trials"),
+                           (["studies", "--storage", url], "listed")):
+        script = ("import contextlib, io, json, sys\nfrom dialed.cli import main\n"
+                  f"sys.argv = ['dialed', *{argv!r}]\nout = io.StringIO()\n"
+                  "with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+                  "    main()\n"
+                  "print(json.dumps([out.getvalue(), sorted(sys.modules)]))\n")
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=120, check=True, env={**os.environ, "COLUMNS": "200"})
+        shown, modules = json.loads(done.stdout.strip().splitlines()[-1])
+        assert expected in shown
+        assert _heavy(set(modules), ("numpy",)) == [], argv

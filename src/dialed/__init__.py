@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from dialed import pruners, samplers, storage
+from dialed import storage
+from dialed._util import lazy_attributes
 from dialed._version import __version__
 from dialed.errors import (
     CheckpointError,
@@ -37,39 +37,30 @@ from dialed.space import (
     Distribution,
     FloatDistribution,
     IntDistribution,
-    Space,
 )
-from dialed.study import Study, create_study, delete_study, list_studies, load_study
 from dialed.trial import Trial, TrialRecord, TrialState
 
 if TYPE_CHECKING:
-    from dialed import analysis, workflow
+    from dialed import analysis, pruners, samplers, workflow
     from dialed.analysis.tradeoff import recommend
+    from dialed.space import Space
+    from dialed.study import Study, create_study, delete_study, list_studies, load_study
     from dialed.workflow import Fingerprint, Workflow, fingerprint, registry, retune, summarize
 
-#: Names imported when first used: the analysis and the workflow bring in SciPy's statistics,
-#: which ``import dialed`` does not pay for (a study needs neither).
-_LAZY = {
-    "analysis": ("dialed.analysis", None),
-    "workflow": ("dialed.workflow", None),
+#: Names imported when first used. A study's machinery (the samplers, the pruners, the history)
+#: brings in NumPy, and the analysis and the workflow SciPy's statistics; the storage, the
+#: records and the errors need neither, so that the command line's listings load neither.
+__getattr__ = lazy_attributes(__name__, globals(), {
+    **{name: (f"dialed.{name}", None)
+       for name in ("analysis", "pruners", "samplers", "study", "workflow")},
+    **{name: ("dialed.study", name)
+       for name in ("Study", "create_study", "delete_study", "list_studies", "load_study")},
+    "Space": ("dialed.space", "Space"),
     "recommend": ("dialed.analysis.tradeoff", "recommend"),
-    "Fingerprint": ("dialed.workflow", "Fingerprint"),
-    "Workflow": ("dialed.workflow", "Workflow"),
-    "fingerprint": ("dialed.workflow", "fingerprint"),
-    "registry": ("dialed.workflow", "registry"),
-    "retune": ("dialed.workflow", "retune"),
-    "summarize": ("dialed.workflow", "summarize"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    found = _LAZY.get(name)
-    if found is None:
-        raise AttributeError(f"module 'dialed' has no attribute {name!r}")
-    module = importlib.import_module(found[0])
-    value = module if found[1] is None else getattr(module, found[1])
-    globals()[name] = value
-    return value
+    **{name: ("dialed.workflow", name)
+       for name in ("Fingerprint", "Workflow", "fingerprint", "registry", "retune",
+                    "summarize")},
+})
 
 __all__ = [
     "CategoricalDistribution",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import importlib
 import math
 import os
 import platform
@@ -14,10 +15,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
-
-import numpy as np
 
 __all__ = [
     "check_name",
@@ -27,6 +26,7 @@ __all__ = [
     "environment",
     "html_table",
     "install_hint",
+    "lazy_attributes",
     "new_seed",
     "now",
     "one_line",
@@ -68,6 +68,26 @@ def clean_text(text: str) -> str:
     except UnicodeEncodeError:
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+def lazy_attributes(
+    module: str, namespace: MutableMapping[str, Any], table: Mapping[str, tuple[str, str | None]]
+) -> Callable[[str], Any]:
+    """A module's ``__getattr__`` (PEP 562) that imports ``table[name]``, a (module, attribute)
+    pair (attribute ``None``: the module itself), when the name is first asked for, and keeps it
+    in ``namespace`` so that the next lookup is a plain one."""
+
+    def __getattr__(name: str) -> Any:
+        found = table.get(name)
+        if found is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        value: Any = importlib.import_module(found[0])
+        if found[1] is not None:
+            value = getattr(value, found[1])
+        namespace[name] = value
+        return value
+
+    return __getattr__
 
 
 def install_hint(extra: str) -> str:
@@ -132,6 +152,8 @@ def _hostname() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _static_environment() -> dict[str, Any]:
+    import numpy as np
+
     from dialed._version import __version__
 
     env: dict[str, Any] = {

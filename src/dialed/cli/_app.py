@@ -22,15 +22,17 @@ from rich.console import Console
 
 from dialed.cli import _format as fmt
 from dialed.errors import ConfigError, DialedError, NoTrialsError, StudyNotFoundError
-from dialed.storage import DEFAULT_URL, redact_url
-from dialed.study import Study, delete_study, list_studies, load_study
+from dialed.metrics import MetricSet
+from dialed.storage import DEFAULT_URL, Storage, StudyRecord, open_storage, redact_url
 from dialed.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:
     from dialed.analysis.tradeoff import Recommendation, TradeoffRule
+    from dialed.study import Study
 
-# The study file's reader (pydantic), the trade-off rules and SQLAlchemy are imported by the
-# commands that use them, so that `dialed --help` and the light commands start quickly.
+# The study file's reader (pydantic), the trade-off rules, SQLAlchemy and the study itself
+# (its sampler, pruner and history, which bring in NumPy) are imported by the commands that
+# use them, so that `dialed --help` starts quickly and the listings read only the storage.
 
 __all__ = ["app", "main"]
 
@@ -185,14 +187,27 @@ def _missing_sqlite_file(url: str) -> Path | None:
     return None if path.exists() else path
 
 
-def _open(name: str, url: str) -> Study:
+def _check_file(name: str, url: str) -> None:
     missing = _missing_sqlite_file(url)
     if missing is not None:
         raise StudyNotFoundError(
             f"no study named {name!r} in {redact_url(url)} (the database file {missing} "
             "does not exist; give --storage, or run a study file first)"
         )
+
+
+def _open(name: str, url: str) -> Study:
+    _check_file(name, url)
+    from dialed.study import load_study
+
     return load_study(name, storage=url)
+
+
+def _open_record(name: str, url: str) -> tuple[Storage, StudyRecord]:
+    """The storage and the study's record, without building the study: what a listing needs."""
+    _check_file(name, url)
+    store = open_storage(url)
+    return store, store.get_study(name)
 
 
 def _parse_state(state: str | None) -> TrialState | None:
@@ -318,7 +333,7 @@ def studies(ctx: typer.Context, storage: StorageOption = None) -> None:
     """List the studies in the storage: metrics, trials by state, best value, last activity."""
     url = _storage(ctx, storage)
     with _errors(ctx, url):
-        summaries = [] if _missing_sqlite_file(url) else list_studies(url)
+        summaries = [] if _missing_sqlite_file(url) else open_storage(url).list_studies()
         if not summaries:
             _note(f"no studies in {redact_url(url)}")
             return
@@ -345,14 +360,15 @@ def trials(
     study, url = _target(ctx, study, storage)
     with _errors(ctx, url):
         wanted = _parse_state(state)
-        handle = _open(study, url)
+        store, record = _open_record(study, url)
+        metrics = MetricSet(record.metrics)
         states = None if wanted is None else [wanted]
         if limit:  # the last N through the index: the same cost in a study of any size
-            shown = handle.storage.last_trials(handle.study_id, limit, states=states)
-            total = (handle.storage.count_trials(handle.study_id, states)
+            shown = store.last_trials(record.study_id, limit, states=states)
+            total = (store.count_trials(record.study_id, states)
                      if len(shown) == limit else len(shown))
         else:
-            shown = handle.get_trials(states)
+            shown = store.get_trials(record.study_id, states=states)
             total = len(shown)
         caption = None
         if len(shown) < total:
@@ -364,12 +380,12 @@ def trials(
             return
         if len(shown) > PLAIN_ROWS:  # one Rich table of 20,000 rows takes seconds to lay out
             out = sys.stdout
-            for line in fmt.trials_lines(handle.metrics, shown):
+            for line in fmt.trials_lines(metrics, shown):
                 out.write(line + "\n")
             if caption:
                 out.write(caption + "\n")
             return
-        _out().print(fmt.trials_table(handle.metrics, shown, caption=caption))
+        _out().print(fmt.trials_table(metrics, shown, caption=caption))
 
 
 @app.command()
@@ -512,6 +528,8 @@ def delete(
                 confirmed = False
             if not confirmed:
                 _fail("not deleted (give --yes to delete without asking)", code=1)
+        from dialed.study import delete_study
+
         delete_study(study, storage=url)
         _note(f"deleted study {study!r} ({n} trials) from {redact_url(url)}")
 

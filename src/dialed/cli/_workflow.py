@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,7 +24,9 @@ from dialed.cli._app import (
 )
 from dialed.errors import ConfigError
 from dialed.storage import redact_url
-from dialed.study import Study
+
+if TYPE_CHECKING:
+    from dialed.study import Study
 
 __all__ = [
     "check",

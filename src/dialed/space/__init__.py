@@ -7,6 +7,9 @@ names them is in ``_space``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from dialed._util import lazy_attributes
 from dialed.space._distributions import (
     KNOWN_FAMILIES,
     CategoricalDistribution,
@@ -16,7 +19,13 @@ from dialed.space._distributions import (
     compatible,
     distribution_from_dict,
 )
-from dialed.space._space import Space
+
+if TYPE_CHECKING:
+    from dialed.space._space import Space
+
+# Space's encoding is NumPy's: it is imported when first named, so that reading a study's
+# records (the command line's listings) does not load NumPy.
+__getattr__ = lazy_attributes(__name__, globals(), {"Space": ("dialed.space._space", "Space")})
 
 __all__ = [
     "KNOWN_FAMILIES",

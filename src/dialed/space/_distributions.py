@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-
-import numpy as np
 
 from dialed.errors import SpaceError
 
@@ -46,8 +45,14 @@ _MAX_GRID = 1_000_000
 _REL_TOL = 1e-9
 
 
+def _real(value: Any) -> bool:
+    """A real number and not a bool. NumPy's scalars register as ``numbers.Real``, so they
+    pass without this module importing NumPy; Python's int and float are matched first."""
+    return not isinstance(value, bool) and isinstance(value, (int, float, numbers.Real))
+
+
 def _finite(name: str, what: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not _real(value):
         try:
             value = float(value)  # YAML 1.1 reads 1e-5 as a string; accept numeric strings
         except (TypeError, ValueError):
@@ -112,7 +117,7 @@ class FloatDistribution:
         return self.low == self.high or (self.log and math.log(self.low) == math.log(self.high))
 
     def contains(self, value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if not _real(value):
             return False
         v = float(value)
         if not (self.low - _tol(self.low) <= v <= self.high + _tol(self.high)):
@@ -217,7 +222,7 @@ class IntDistribution:
         return self.low == self.high
 
     def contains(self, value: Any) -> bool:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if not _real(value):
             return False
         if float(value) != int(value):
             return False
