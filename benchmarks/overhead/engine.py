@@ -22,7 +22,12 @@ report gives medians over rounds.
   ``dialed trials STUDY --limit 10`` on studies of 1,000 and 100,000 trials. The studies are
   written once, through each library's bulk API. Targets: the full listing at or below
   Optuna's; ``--limit 10`` on 100,000 trials under 0.5 s of the command's own work (CPU), as
-  on 1,000.
+  on 1,000. Beside them, the floor under any such command: a fresh interpreter that imports
+  only the libraries a listing cannot do without (Typer with its pydantic coercion, Rich,
+  SQLAlchemy) and does nothing.
+
+dialed's modules are byte-compiled before the first measurement, as ``pip install`` compiles
+Optuna's (``benchmarks/_bytecode.py``).
 
     PYTHONPATH=src python -m benchmarks.overhead.engine [--rounds 5]
 """
@@ -42,6 +47,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from benchmarks._bytecode import compile_src
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -163,6 +170,11 @@ study.add_trials([optuna.trial.create_trial(
 """
 
 
+#: What any listing command imports before it reads a row: the command line (Typer, which
+#: coerces every option through pydantic), the tables (Rich) and the SQL layer (SQLAlchemy).
+_FLOOR = "import typer, typer._adapters, rich.console, rich.table, sqlalchemy"
+
+
 def _command(argv: list[str], out: Path) -> tuple[float, float]:
     """Wall and CPU seconds (user + system, of the child) of one command, stdout to ``out``."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}
@@ -195,6 +207,7 @@ def _listings(folder: Path, rounds: int, rows: dict[str, list[float]]) -> None:
                             "--limit", "10"]),
             ("limit10 100k", [dialed_bin, "trials", "big", "--storage", urls[100000],
                               "--limit", "10"]),
+            ("floor imports", [sys.executable, "-c", _FLOOR]),
         ):
             wall, cpu = _command(argv, out)
             rows.setdefault(f"{key} wall", []).append(wall)
@@ -209,6 +222,7 @@ def main() -> None:
                     help="leave out the listings (they fill a 100,000-trial study and an "
                          "Optuna journal of 20,000: minutes)")
     args = ap.parse_args()
+    compile_src()  # as `pip install` compiles Optuna's: no fresh worker compiles dialed again
     began, t0 = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     load0 = os.getloadavg()[0]
     rows: dict[str, list[float]] = {k: [] for k in (
@@ -278,7 +292,9 @@ def _write(args: argparse.Namespace, rows: dict[str, list[float]], med: dict[str
             (lmed["limit10 100k cpu"] < 0.5,
              f"dialed trials --limit 10 on 100,000 trials under 0.5 s CPU: "
              f"{lmed['limit10 100k cpu']:.2f} s ({lmed['limit10 100k wall']:.2f} s wall) vs "
-             f"{lmed['limit10 1k cpu']:.2f} s ({lmed['limit10 1k wall']:.2f} s wall) on 1,000"),
+             f"{lmed['limit10 1k cpu']:.2f} s ({lmed['limit10 1k wall']:.2f} s wall) on 1,000; "
+             f"the floor, importing Typer, Rich and SQLAlchemy and nothing else: "
+             f"{lmed['floor imports cpu']:.2f} s CPU"),
         ]
     lines = [
         "# The engine's fixed cost: dialed vs Optuna",

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks._bytecode import compile_src
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -61,6 +63,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--out", type=Path, default=RESULTS / "startup.md")
     args = ap.parse_args()
+    compile_src()
     import optuna
 
     import dialed
@@ -80,7 +83,9 @@ def main() -> None:
         f"other work, {platform.platform()}, Python {platform.python_version()}",
         f"- packages: dialed {dialed.__version__}, optuna {optuna.__version__}",
         f"- each command in a fresh interpreter, {args.runs} runs each, dialed's and Optuna's "
-        "interleaved; wall seconds (min = the cost without interference; median)",
+        "interleaved; wall seconds (min = the cost without interference; median); dialed's "
+        "modules byte-compiled first, as `pip install` compiles Optuna's "
+        "(`benchmarks/_bytecode.py`)",
         "",
         "## Targets",
         "",
