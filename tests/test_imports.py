@@ -72,8 +72,8 @@ def test_listing_a_studys_trials_reads_the_storage_without_numpy(tmp_path: Path)
     # (its sampler, pruner and history are NumPy's), so the command pays for no NumPy import.
     url = f"sqlite:///{tmp_path / 's.db'}"
     subprocess.run([sys.executable, "-c", (
-        "import dialed\ns = dialed.create_study('listed', storage=%r, seed=0)\n"
-        "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=12)" % url)],
+        f"import dialed\ns = dialed.create_study('listed', storage={url!r}, seed=0)\n"
+        "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=12)")],
         check=True, timeout=120)
     for argv, expected in ((["trials", "listed", "--storage", url, "--limit", "10"],
                             "the last 10 of 12 trials"),

@@ -33,7 +33,16 @@ PAIRS = [
     ("import", [sys.executable, "-c", "import dialed"], [sys.executable, "-c", "import optuna"]),
     ("--help", [sys.executable, "-m", "dialed.cli", "--help"],
      [shutil.which("optuna") or "optuna", "--help"]),
+    # No target: `import dialed` defers a study's machinery (the samplers, the pruners, NumPy)
+    # to the first study, so this row shows what a script that runs one trial pays in all.
+    ("first trial", [sys.executable, "-c", "import dialed\ns = dialed.create_study()\n"
+                     "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=1)"],
+     [sys.executable, "-c", "import optuna\noptuna.logging.set_verbosity(optuna.logging.ERROR)"
+                            "\ns = optuna.create_study()\n"
+                            "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=1)"]),
 ]
+#: The rows with a target: no slower than Optuna's.
+TARGETS = {"import": "import dialed", "--help": "dialed --help"}
 
 
 def _run(cmd: list[str]) -> tuple[float, float]:
@@ -93,11 +102,11 @@ def main() -> None:
     rows = []
     for what, _, _ in PAIRS:
         d, o = times[(what, "dialed")], times[(what, "optuna")]
-        verdict = "PASS" if min(d) <= min(o) else "FAIL"
-        shown = 'import dialed' if what == 'import' else 'dialed --help'
-        lines.append(f"- **{verdict}**: `{shown}`"
-                     f" no slower than Optuna's (min of {args.runs}): {min(d):.3f} s vs "
-                     f"{min(o):.3f} s (ratio {min(d) / min(o):.2f})")
+        if what in TARGETS:
+            verdict = "PASS" if min(d) <= min(o) else "FAIL"
+            lines.append(f"- **{verdict}**: `{TARGETS[what]}`"
+                         f" no slower than Optuna's (min of {args.runs}): {min(d):.3f} s vs "
+                         f"{min(o):.3f} s (ratio {min(d) / min(o):.2f})")
         rows.append(f"| {what} | {min(d):.3f} | {statistics.median(d):.3f} | {min(o):.3f} | "
                     f"{statistics.median(o):.3f} | {min(d) / min(o):.2f} |")
     lines += [
@@ -110,6 +119,10 @@ def main() -> None:
         "",
         f"Peak RSS after the import (median of 3): dialed {rss['dialed']:.0f} MB, Optuna "
         f"{rss['optuna']:.0f} MB.",
+        "",
+        "`first trial` has no target: `import dialed` leaves a study's machinery (the "
+        "samplers, the pruners, NumPy) to the first study, so that row is what a script "
+        "running one trial of each library's default pays in all.",
         "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")

@@ -11,9 +11,11 @@ import os
 import platform
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
@@ -23,6 +25,7 @@ __all__ = [
     "clean_text",
     "derive_seed",
     "derive_uniform",
+    "die_with_parent",
     "environment",
     "html_table",
     "install_hint",
@@ -138,6 +141,36 @@ def derive_uniform(*parts: int | str) -> float:
     key = "\x1f".join(str(p) for p in parts).encode()
     bits = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little") >> 11
     return bits / 9007199254740992.0  # 2**53
+
+
+def die_with_parent(parent: int, signum: int = signal.SIGKILL) -> None:
+    """End this process when the process ``parent`` ends (even by SIGKILL): on Linux the kernel
+    sends it ``signum`` (``prctl(PR_SET_PDEATHSIG)``, ``man 2 prctl``); elsewhere a daemon
+    thread watches for the parent to go. A parent already gone ends this process at once."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), name="dialed-parent-watch",
+                         daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 def worker_id() -> str:

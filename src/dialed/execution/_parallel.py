@@ -11,12 +11,9 @@ worker watches for the parent to go; its running trial is then failed by the nex
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing as mp
 import os
 import pickle
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +21,7 @@ from dataclasses import replace
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
+from dialed._util import die_with_parent
 from dialed.errors import ConfigError
 from dialed.execution._context import StudyContext
 from dialed.execution._loop import Budget, Callback, Objective, run_loop
@@ -55,33 +53,6 @@ class _SharedBudget(Budget):
             return True
 
 
-def _die_with_parent(parent: int) -> None:
-    """End this worker process when the process ``parent`` ends (even by SIGKILL)."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
-        except (OSError, AttributeError):
-            armed = False
-    else:
-        armed = False
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        os._exit(1)
-    if not armed:
-        threading.Thread(target=_watch_parent, args=(parent,), name="dialed-parent-watch",
-                         daemon=True).start()
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
-
-
-#: prctl(2) option: the signal the kernel sends this process when its parent dies.
-_PR_SET_PDEATHSIG = 1
-
-
 def _worker(
     ctx: StudyContext,
     objective: Objective,
@@ -91,7 +62,7 @@ def _worker(
     errors: Any,
     parent: int,
 ) -> None:
-    _die_with_parent(parent)
+    die_with_parent(parent)
     storage = open_storage(ctx.storage.url)
     local = replace(ctx, storage=storage)
     try:
