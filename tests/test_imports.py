@@ -88,3 +88,21 @@ def test_listing_a_studys_trials_reads_the_storage_without_numpy(tmp_path: Path)
         shown, modules = json.loads(done.stdout.strip().splitlines()[-1])
         assert expected in shown
         assert _heavy(set(modules), ("numpy",)) == [], argv
+
+
+def test_the_default_samplers_start_up_design_leaves_scipy_optimize_to_the_first_fit() -> None:
+    # The GP's model and acquisition bring in scipy.optimize (about 0.4 s of CPU); the start-up
+    # design's trials fit nothing, so a study's first trials start without it.
+    code = ("import dialed, sys\ns = dialed.create_study(seed=0)\n"
+            "f = lambda t: sum((t.suggest_float(f'x{i}', -5.0, 5.0) - 1.0) ** 2\n"
+            "                  for i in range(3))\n"
+            "s.optimize(f, n_trials=4)\n"
+            "print('BEFORE', 'scipy.optimize' in sys.modules)\n"
+            "s.optimize(f, n_trials=12)\n"
+            "assert len(s.trials) == 16")
+    done = subprocess.run([sys.executable, "-c", code + "\nimport json\n"
+                           "print(json.dumps(sorted(sys.modules)))\n"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    lines = done.stdout.strip().splitlines()
+    assert "BEFORE False" in lines
+    assert {"scipy.optimize", "dialed.samplers._gp_model"} <= set(json.loads(lines[-1]))

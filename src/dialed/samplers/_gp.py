@@ -34,21 +34,13 @@ same suggestion. Between checkpoints the posterior still conditions on all ``n``
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
 from dialed._util import derive_seed
 from dialed.history import History, Memo
 from dialed.samplers._base import Sampler
-from dialed.samplers._gp_acq import Acquisition, MixedDims, maximize
-from dialed.samplers._gp_model import (
-    GaussianProcess,
-    default_theta,
-    fit_hyperparameters,
-    one_blas_thread,
-    warp_losses,
-)
 from dialed.samplers._kronecker import kronecker_points
 from dialed.space import (
     CategoricalDistribution,
@@ -57,6 +49,13 @@ from dialed.space import (
     IntDistribution,
     Space,
 )
+
+if TYPE_CHECKING:
+    from dialed.samplers._gp_acq import MixedDims
+
+# The model and the acquisition (_gp_model, _gp_acq) are imported where the first fit needs
+# them: they bring in scipy.optimize, about 0.4 s of CPU, which the start-up design's trials
+# do not use (benchmarks/results/startup.md, the first-trial row).
 
 __all__ = ["GPSampler"]
 
@@ -131,6 +130,8 @@ class GPSampler(Sampler):
         x, losses = x[keep], losses[keep]
         chained = losses.shape[1] == 1
         y_raw = losses[:, 0] if chained else _parego(losses, self.rng(number, "gp-parego"))
+        from dialed.samplers._gp_model import one_blas_thread
+
         with one_blas_thread():
             candidates = self._candidates(
                 history, layout, x, y_raw, None if violation is None else violation[keep],
@@ -155,6 +156,9 @@ class GPSampler(Sampler):
         number: int,
     ) -> np.ndarray:
         """Valid points ``(k, D)``, best acquisition first."""
+        from dialed.samplers._gp_acq import Acquisition, maximize
+        from dialed.samplers._gp_model import GaussianProcess, warp_losses
+
         y = warp_losses(y_raw)
         theta = self._theta(history.memo, "loss", layout, x, y_raw, chained, warp_losses)
         model = GaussianProcess(x, y, layout.is_cat, theta)
@@ -208,6 +212,8 @@ class GPSampler(Sampler):
         With ``chained`` false (a scalarisation that changes per trial) only the cold starts
         are used, and nothing is kept.
         """
+        from dialed.samplers._gp_model import default_theta, fit_hyperparameters
+
         n = len(x)
         if not chained:
             starts = default_theta(x.shape[1])
@@ -341,6 +347,8 @@ class _Layout:
         return out
 
     def dims(self) -> MixedDims:
+        from dialed.samplers._gp_acq import MixedDims
+
         return MixedDims(
             relaxed=~self.is_cat, discrete=self.discrete, n_choices=self.n_choices,
             snap=self.snap, neighbours=self.neighbours,
