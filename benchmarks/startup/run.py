@@ -34,7 +34,8 @@ PAIRS = [
     ("--help", [sys.executable, "-m", "dialed.cli", "--help"],
      [shutil.which("optuna") or "optuna", "--help"]),
     # No target: `import dialed` defers a study's machinery (the samplers, the pruners, NumPy)
-    # to the first study, so this row shows what a script that runs one trial pays in all.
+    # to the first study, and the samplers SciPy to their first fit, so this row shows what a
+    # script that runs one trial pays in all.
     ("first trial", [sys.executable, "-c", "import dialed\ns = dialed.create_study()\n"
                      "s.optimize(lambda t: t.suggest_float('x', 0, 1), n_trials=1)"],
      [sys.executable, "-c", "import optuna\noptuna.logging.set_verbosity(optuna.logging.ERROR)"

@@ -23,7 +23,6 @@ from itertools import product
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from dialed.space import (
     CategoricalDistribution,
@@ -205,6 +204,8 @@ class Parzen:
         sigma[n] = 1.0  # the prior spans the range
         self._mu, self._sigma = mu, sigma
         # log of each truncated kernel's mass inside [0, 1]: the denominator of (E7)
+        from scipy.special import ndtr  # see _log_gauss_mass
+
         self._log_mass = np.log(ndtr((1.0 - mu) / sigma) - ndtr(-mu / sigma))
         const = np.log(self._w)
         if len(self._cont):
@@ -233,6 +234,8 @@ class Parzen:
         k = rng.choice(len(self._w), size=m, p=self._w)
         out = np.empty((m, len(self._dims)))
         if len(self._num):
+            from scipy.special import ndtr, ndtri  # see _log_gauss_mass
+
             mu, sigma = self._mu[k], self._sigma[k]
             lo, hi = ndtr(-mu / sigma), ndtr((1.0 - mu) / sigma)
             u = lo + rng.random(mu.shape) * (hi - lo)  # inverse-CDF draw of a truncated Gaussian
@@ -316,6 +319,11 @@ def _quantile(ranked: np.ndarray, q: float) -> np.ndarray:
 
 def _log_gauss_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``log(Phi(b) - Phi(a))`` for ``a <= b``, on the side of the tails that keeps precision."""
+    # SciPy's special functions are imported at the first fit, not with the module: auto's
+    # portfolio builds TPE at the study's first trial, and the GP leads alone for dozens of
+    # trials before TPE's first turn (benchmarks/results/startup.md, the first-trial row).
+    from scipy.special import ndtr
+
     flip = a > 0
     lo, hi = np.where(flip, -b, a), np.where(flip, -a, b)
     mass = ndtr(hi) - ndtr(lo)
