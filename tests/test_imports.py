@@ -41,6 +41,20 @@ def test_the_public_names_are_there_when_asked_for() -> None:
     assert "dialed.workflow" in loaded and "dialed.samplers._gp" in loaded
 
 
+def test_dir_lists_the_names_not_yet_imported() -> None:
+    # A REPL completes from dir(): the deferred names are listed before they are first used.
+    script = ("import dialed, dialed.metrics, dialed.samplers, dialed.space, json, sys\n"
+              "listed = {m.__name__: sorted(set(m.__all__) - set(dir(m))) for m in "
+              "(dialed, dialed.metrics, dialed.samplers, dialed.space)}\n"
+              "print(json.dumps([listed, 'dialed.samplers._gp' in sys.modules]))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    missing, gp_loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert missing == {"dialed": [], "dialed.metrics": [], "dialed.samplers": [],
+                       "dialed.space": []}
+    assert not gp_loaded  # listing the names imported none of them
+
+
 @pytest.mark.parametrize("code", [
     "from dialed.cli import app",  # what `dialed --help` imports
     "import dialed\ns = dialed.create_study()\n"

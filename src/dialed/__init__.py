@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 #: Names imported when first used. A study's machinery (the samplers, the pruners, the history)
 #: brings in NumPy, and the analysis and the workflow SciPy's statistics; the storage, the
 #: records and the errors need neither, so that the command line's listings load neither.
-__getattr__ = lazy_attributes(__name__, globals(), {
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     **{name: (f"dialed.{name}", None)
        for name in ("analysis", "pruners", "samplers", "study", "workflow")},
     **{name: ("dialed.study", name)

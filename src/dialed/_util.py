@@ -75,10 +75,11 @@ def clean_text(text: str) -> str:
 
 def lazy_attributes(
     module: str, namespace: MutableMapping[str, Any], table: Mapping[str, tuple[str, str | None]]
-) -> Callable[[str], Any]:
-    """A module's ``__getattr__`` (PEP 562) that imports ``table[name]``, a (module, attribute)
-    pair (attribute ``None``: the module itself), when the name is first asked for, and keeps it
-    in ``namespace`` so that the next lookup is a plain one."""
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A module's ``__getattr__`` and ``__dir__`` (PEP 562). ``__getattr__`` imports
+    ``table[name]``, a (module, attribute) pair (attribute ``None``: the module itself), when
+    the name is first asked for, and keeps it in ``namespace`` so that the next lookup is a
+    plain one; ``__dir__`` lists the names not yet imported too (a REPL completes them)."""
 
     def __getattr__(name: str) -> Any:
         found = table.get(name)
@@ -90,7 +91,10 @@ def lazy_attributes(
         namespace[name] = value
         return value
 
-    return __getattr__
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *table})
+
+    return __getattr__, __dir__
 
 
 def install_hint(extra: str) -> str:

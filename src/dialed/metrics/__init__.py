@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 # The front and the hypervolume are NumPy's: imported when first named, so that reading a
 # study's records (the command line's listings) does not load NumPy.
-__getattr__ = lazy_attributes(__name__, globals(), {
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     **{name: ("dialed.metrics._hypervolume", name)
        for name in ("hypervolume", "hypervolume_subset", "inside")},
     **{name: ("dialed.metrics._pareto", name)

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dialed._util import lazy_attributes
 from dialed.errors import ConfigError
 from dialed.history import History
 from dialed.samplers._base import Sampler
@@ -57,11 +58,8 @@ _SAMPLERS: dict[str, tuple[str, str]] = {
 _CLASS_NAMES = {cls: (module, cls) for module, cls in _SAMPLERS.values()}
 
 
-def __getattr__(name: str) -> Any:  # the classes are imported when first asked for
-    found = _CLASS_NAMES.get(name)
-    if found is None:
-        raise AttributeError(f"module 'dialed.samplers' has no attribute {name!r}")
-    return getattr(importlib.import_module(found[0]), found[1])
+# the classes are imported when first asked for
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _CLASS_NAMES)
 
 
 def _factory(key: str) -> Callable[..., Sampler]:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 # Space's encoding is NumPy's: it is imported when first named, so that reading a study's
 # records (the command line's listings) does not load NumPy.
-__getattr__ = lazy_attributes(__name__, globals(), {"Space": ("dialed.space._space", "Space")})
+__getattr__, __dir__ = lazy_attributes(
+    __name__, globals(), {"Space": ("dialed.space._space", "Space")})
 
 __all__ = [
     "KNOWN_FAMILIES",
