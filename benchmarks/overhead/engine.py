@@ -49,9 +49,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks._bytecode import compile_src
-
 ROOT = Path(__file__).resolve().parents[2]
+for _path in (ROOT, ROOT / "src"):  # run as a script too: python benchmarks/overhead/engine.py
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from benchmarks._bytecode import compile_src  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 TRIALS = 1000
 PARALLEL_TRIALS = 200

@@ -23,9 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._bytecode import compile_src
-
 ROOT = Path(__file__).resolve().parents[2]
+for _path in (ROOT, ROOT / "src"):  # run as a script too: python benchmarks/startup/run.py
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from benchmarks._bytecode import compile_src  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 
 #: (what, dialed's command, Optuna's command)
