@@ -8,7 +8,6 @@ SIGTERM when its parent dies, through the engine's own ``die_with_parent``.
 
 from __future__ import annotations
 
-import os
 import signal
 
 from dialed._util import die_with_parent
@@ -16,7 +15,7 @@ from dialed._util import die_with_parent
 __all__ = ["exit_with_parent"]
 
 
-def exit_with_parent(parent: int | None = None) -> None:
-    """Have this process receive SIGTERM when ``parent`` (by default the process that started
-    it) dies; a parent that died before the call ends the worker at once."""
-    die_with_parent(os.getppid() if parent is None else parent, signal.SIGTERM)
+def exit_with_parent(parent: int) -> None:
+    """Have this process receive SIGTERM when ``parent`` (the pool's process, passed in the
+    pool's ``initargs``) dies; a parent that died before the call ends the worker at once."""
+    die_with_parent(parent, signal.SIGTERM)
