@@ -25,7 +25,9 @@ ratios (each round pairs the two libraries).
   Optuna's; ``--limit 10`` on 100,000 trials under 0.5 s of the command's own work (CPU), as
   on 1,000. Beside them, the floor under any such command: a fresh interpreter that imports
   only the libraries a listing cannot do without (Typer with its pydantic coercion, Rich,
-  SQLAlchemy) and does nothing.
+  SQLAlchemy) and does nothing; and a Typer command with the arguments of ``dialed trials``
+  that imports the same and does nothing (Typer builds a pydantic adapter for each argument
+  when a command runs).
 
 dialed's modules are byte-compiled before the first measurement, as ``pip install`` compiles
 Optuna's (``benchmarks/_bytecode.py``).
@@ -178,6 +180,24 @@ study.add_trials([optuna.trial.create_trial(
 #: What any listing command imports before it reads a row: the command line (Typer, which
 #: coerces every option through pydantic), the tables (Rich) and the SQL layer (SQLAlchemy).
 _FLOOR = "import typer, typer._adapters, rich.console, rich.table, sqlalchemy"
+# A Typer command with the arguments of ``dialed trials`` that imports what a listing needs and
+# does nothing: Typer builds a pydantic adapter per argument when a command runs.
+_FLOOR_COMMAND = """
+from typing import Annotated
+import typer
+app = typer.Typer()
+@app.callback()
+def main(ctx: typer.Context, storage: Annotated[str | None, typer.Option("--storage")] = None,
+         debug: Annotated[bool, typer.Option("--debug")] = False) -> None:
+    pass
+@app.command("trials")
+def trials(ctx: typer.Context, study: Annotated[str, typer.Argument()],
+           state: Annotated[str | None, typer.Option("--state")] = None,
+           limit: Annotated[int, typer.Option("--limit", min=0)] = 50,
+           storage: Annotated[str | None, typer.Option("--storage")] = None) -> None:
+    import rich.console, rich.table, sqlalchemy
+app()
+"""
 
 
 def _command(argv: list[str], out: Path) -> tuple[float, float]:
@@ -213,6 +233,8 @@ def _listings(folder: Path, rounds: int, rows: dict[str, list[float]]) -> None:
             ("limit10 100k", [dialed_bin, "trials", "big", "--storage", urls[100000],
                               "--limit", "10"]),
             ("floor imports", [sys.executable, "-c", _FLOOR]),
+            ("floor command", [sys.executable, "-c", _FLOOR_COMMAND, "trials", "big",
+                               "--storage", urls[1000], "--limit", "10"]),
         ):
             wall, cpu = _command(argv, out)
             rows.setdefault(f"{key} wall", []).append(wall)
@@ -307,7 +329,9 @@ def _write(args: argparse.Namespace, rows: dict[str, list[float]], med: dict[str
              f"{lmed['limit10 100k cpu']:.2f} s ({lmed['limit10 100k wall']:.2f} s wall) vs "
              f"{lmed['limit10 1k cpu']:.2f} s ({lmed['limit10 1k wall']:.2f} s wall) on 1,000; "
              f"the floor, importing Typer, Rich and SQLAlchemy and nothing else: "
-             f"{lmed['floor imports cpu']:.2f} s CPU"),
+             f"{lmed['floor imports cpu']:.2f} s CPU; a Typer command with the same "
+             f"arguments that imports them and does nothing: "
+             f"{lmed['floor command cpu']:.2f} s CPU"),
         ]
     lines = [
         "# The engine's fixed cost: dialed vs Optuna",
